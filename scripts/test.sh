@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command: scripts/test.sh [extra cargo test args]
+# Starts the local services, builds/tests the UI (if any), runs the Rust workspace tests,
+# then the browser end-to-end test (if any). Fails on the first failing step.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export CARGO_TERM_COLOR=never                         # plain logs in CI
+# Honour a caller's CARGO_TARGET_DIR; otherwise pin the usual ./target so later steps
+# (e.g. the e2e script) find the binaries in a known place.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+# 1. Integration tests talk to PostgreSQL, MariaDB, Redis, RabbitMQ, Mosquitto, NATS.
+scripts/start-services.sh
+
+# 2. UI first: Tauri's generate_context! reads ui/dist at compile time, so the UI must be
+#    built before cargo compiles the desktop crate.
+if [ -f ui/package.json ]; then
+  (cd ui && npm ci --no-audit --no-fund && npm run build && npx vitest run)
+fi
+
+# 3. The Rust workspace; --locked so CI uses exactly the committed Cargo.lock.
+cargo test --workspace --locked "$@"
+
+# 4. Browser end-to-end test (needs the binaries built in step 3).
+if [ -f ui/e2e/browser.mjs ]; then
+  node ui/e2e/browser.mjs
+fi

@@ -143,10 +143,14 @@ impl std::error::Error for Diagnostics {}
 
 /// The closest candidate to `word`, for "did you mean" hints.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c).max(strsim::normalized_damerau_levenshtein(word, c)), c))
-        .filter(|(score, _)| *score > 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter_map(|c| {
+            let distance = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
+            let close = distance <= (c.chars().count() / 3).max(1) || strsim::jaro_winkler(&lower, c) > 0.88;
+            close.then_some((distance, c))
+        })
+        .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -11,4 +11,5 @@ pub mod exec;
 pub mod flow;
 pub mod nodes;
 pub mod plan;
+pub mod script;
 pub mod value;

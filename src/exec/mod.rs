@@ -13,9 +13,11 @@
 mod events;
 mod io;
 mod metrics;
+mod preview;
 mod run;
 
 pub use events::{EdgeMetrics, LogLevel, NodeMetricsSnapshot, NodeState, RunEvent, RunStatus, RunSummary};
 pub use io::{error_schema, row_of, AsyncNode, BlockingNode, NodeError, NodeIo, RowError, ERROR_FIELDS};
 pub use metrics::NodeMetrics;
-pub use run::{start_run, RunHandle, RunOptions, Tap, TapCapture};
+pub use preview::{preview, PreviewResult};
+pub use run::{new_run_id, start_run, RunHandle, RunOptions, Tap, TapCapture};

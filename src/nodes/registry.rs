@@ -78,8 +78,7 @@ impl Registry {
         // TODO-WIRE r.add(sources::excel::ExcelSource);
         r.add(sources::inline::InlineRows);
         // Transforms
-        // TODO-WIRE r.add(transforms::filter::Filter);
-        // TODO-WIRE r.add(transforms::select::SelectFields);
+        r.add(transforms::filter::Filter);
         // Sinks
         // TODO-WIRE r.add(sinks::csv::CsvSink);
         // TODO-WIRE r.add(sinks::json::JsonSink);

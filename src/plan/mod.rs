@@ -287,6 +287,13 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
     }
 
     if !graph_ok || node_ports.iter().zip(&flow.nodes).any(|(p, n)| p.is_none() && reg.get(&n.kind).is_none()) {
+        // No plan, but the kinds' own checks still run (with upstream fields unknown), so
+        // one pass reports every problem.
+        for (i, n) in flow.nodes.iter().enumerate() {
+            let (Some(kind), Some(_)) = (reg.get(&n.kind), &node_ports[i]) else { continue };
+            let ctx = node_context(n, base_dir, &params, &flow.settings);
+            diags.extend(kind.check(&node_configs[i], &ctx, &PortSchemas::new()).into_iter().map(|p| problem_diag(&n.id, p)));
+        }
         return (None, diags);
     }
     let order = match petgraph::algo::toposort(&graph, None) {
@@ -297,21 +304,14 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
     // Design-time schemas, in topological order, plus each kind's own checks.
     let mut outputs_by_node: HashMap<usize, PortSchemas> = HashMap::new();
     let mut nodes = Vec::new();
-    let mut config_ok = true;
     for ix in order {
         let i = graph[ix];
         let n = &flow.nodes[i];
         let kind = reg.get(&n.kind).expect("kinds checked above");
         let Some(ports) = node_ports[i].clone() else {
-            config_ok = false;
             continue;
         };
-        let ctx = NodeContext {
-            node_id: n.id.clone(),
-            base_dir: base_dir.to_path_buf(),
-            params: params.clone(),
-            settings: flow.settings.clone(),
-        };
+        let ctx = node_context(n, base_dir, &params, &flow.settings);
         let mut inputs = PortSchemas::new();
         for e in flow.edges.iter().filter(|e| e.to == n.id) {
             let from = seen[e.from.as_str()];
@@ -321,24 +321,12 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
         }
         let problems = kind.check(&node_configs[i], &ctx, &inputs);
         if !problems.is_empty() {
-            config_ok = false;
         }
-        for p in problems {
-            let mut d = Diagnostic::error("invalid_config", p.message).node(&n.id).field(p.field);
-            if let Some(h) = p.hint {
-                d = d.hint(h);
-            }
-            diags.push(d);
-        }
+        diags.extend(problems.into_iter().map(|p| problem_diag(&n.id, p)));
         let mut outputs = match kind.output_schemas(&node_configs[i], &ctx, &inputs) {
             Ok(o) => o,
             Err(p) => {
-                config_ok = false;
-                let mut d = Diagnostic::error("invalid_config", p.message).node(&n.id).field(p.field);
-                if let Some(h) = p.hint {
-                    d = d.hint(h);
-                }
-                diags.push(d);
+                diags.push(problem_diag(&n.id, p));
                 PortSchemas::new()
             }
         };
@@ -363,7 +351,6 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
             output_schemas: outputs,
         });
     }
-    let _ = config_ok;
     let plan = Plan {
         flow_name: flow.name.clone(),
         settings: flow.settings.clone(),
@@ -373,6 +360,18 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
         warnings: Diagnostics::default(),
     };
     (Some(plan), diags)
+}
+
+fn node_context(n: &crate::flow::NodeSpec, base_dir: &Path, params: &ParamValues, settings: &FlowSettings) -> NodeContext {
+    NodeContext { node_id: n.id.clone(), base_dir: base_dir.to_path_buf(), params: params.clone(), settings: settings.clone() }
+}
+
+fn problem_diag(node_id: &str, p: crate::nodes::ConfigProblem) -> Diagnostic {
+    let mut d = Diagnostic::error("invalid_config", p.message).node(node_id).field(p.field);
+    if let Some(h) = p.hint {
+        d = d.hint(h);
+    }
+    d
 }
 
 fn port_hint(wrong: &str, names: &[&str]) -> String {

@@ -1,4 +1,3 @@
 //! Transform nodes: rows in, rows out.
 
-// TODO-WIRE pub mod filter;
-// TODO-WIRE pub mod select;
+pub mod filter;

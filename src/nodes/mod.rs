@@ -11,7 +11,7 @@ pub mod sinks;
 pub mod sources;
 pub mod transforms;
 
-pub use registry::{registry, DynNodeKind, NodeCatalogEntry, Registry};
+pub use registry::{erase, registry, DynNodeKind, NodeCatalogEntry, Registry};
 
 use crate::exec::{AsyncNode, BlockingNode};
 use crate::flow::{FlowSettings, ParamValues};

@@ -21,6 +21,12 @@ pub trait DynNodeKind: Send + Sync {
 
 struct Erased<K>(K);
 
+/// A kind as the planner sees it. For embedders and tests that run nodes of their own
+/// through [`crate::plan::Plan`] without adding them to the catalog.
+pub fn erase<K: NodeKind>(kind: K) -> &'static dyn DynNodeKind {
+    Box::leak(Box::new(Erased(kind)))
+}
+
 impl<K: NodeKind> Erased<K> {
     fn typed(&self, config: &serde_json::Value) -> Result<K::Config, ConfigProblem> {
         serde_path_to_error::deserialize::<_, K::Config>(config.clone())

@@ -164,7 +164,11 @@ fn type_words(root: &Value, p: &Value) -> String {
         return vals.iter().map(|v| format!("`{}`", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(" / ");
     }
     if let Some(one) = r.get("oneOf").and_then(Value::as_array) {
-        let consts: Vec<String> = one.iter().filter_map(|o| o.get("const").or_else(|| o.get("enum").and_then(|e| e.get(0)))).map(|c| format!("`{}`", c.as_str().unwrap_or(""))).collect();
+        let consts: Vec<String> = one
+            .iter()
+            .flat_map(|o| o.get("const").into_iter().chain(o.get("enum").and_then(Value::as_array).into_iter().flatten()))
+            .map(|c| format!("`{}`", c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())))
+            .collect();
         if !consts.is_empty() {
             return consts.join(" / ");
         }

@@ -15,7 +15,9 @@ mod schema;
 
 pub use format::{format_datetime, write_value_text};
 pub use parse::{infer_type_of_text, parse_text_as, ParseValueError};
-pub(crate) use parse::{parse_date, parse_datetime, widen};
+pub use parse::widen;
+#[allow(unused_imports)]
+pub(crate) use parse::{parse_date, parse_datetime};
 pub use schema::{DataType, Field, Schema, SchemaRef};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};

@@ -144,7 +144,7 @@ pub fn infer_type_of_text(text: &str) -> Option<DataType> {
 }
 
 /// Combines the types seen so far for a field with one more observation.
-pub(crate) fn widen(a: DataType, b: DataType) -> DataType {
+pub fn widen(a: DataType, b: DataType) -> DataType {
     use DataType::*;
     match (a, b) {
         (x, y) if x == y => x,

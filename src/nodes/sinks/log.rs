@@ -5,10 +5,10 @@ use crate::exec::{BlockingNode, LogLevel, NodeError, NodeIo};
 use crate::nodes::{Category, ConfigProblem, NodeContext, NodeKind, NodeMeta, NodeTask, Ports, PortSpec};
 use crate::value::Batch;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Prints the first rows reaching it to the run log, and counts the rest.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogSinkConfig {
     /// How many rows to show; the rest are counted only.
@@ -20,7 +20,7 @@ pub struct LogSinkConfig {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]

@@ -4,11 +4,11 @@ use crate::exec::{BlockingNode, NodeError, NodeIo};
 use crate::nodes::{Category, ConfigProblem, NodeContext, NodeKind, NodeMeta, NodeTask, PortSchemas};
 use crate::value::{Batch, DataType, Field, Row, Schema, SchemaRef, Value};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Rows written in the flow file.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InlineRowsConfig {
     /// Fields in order, with their types. When empty, the fields are the keys of the rows in

@@ -5,12 +5,12 @@ use crate::nodes::{Category, ConfigProblem, NodeContext, NodeKind, NodeMeta, Nod
 use crate::script::CompiledExpr;
 use crate::value::{Batch, Schema};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Keeps rows whose condition is true. Rows where it is false or null leave by `rejected`
 /// (when wired) or are dropped; rows where it fails leave by `error`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     /// A Rhai expression over the row's fields, e.g.

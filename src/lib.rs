@@ -9,6 +9,7 @@ pub mod cli;
 pub mod connectors;
 pub mod exec;
 pub mod flow;
+pub mod functions;
 pub mod nodes;
 pub mod plan;
 pub mod script;

@@ -85,6 +85,25 @@ impl Registry {
         r.add(sources::inline::InlineRows);
         // Transforms
         r.add(transforms::filter::Filter);
+        // TODO-WIRE r.add(transforms::map_fields::MapFields);
+        // TODO-WIRE r.add(transforms::convert::Convert);
+        // TODO-WIRE r.add(transforms::compute::Compute);
+        // TODO-WIRE r.add(transforms::route::Route);
+        // TODO-WIRE r.add(transforms::script::Script);
+        // TODO-WIRE r.add(transforms::cleanse::Cleanse);
+        // TODO-WIRE r.add(transforms::mask::Mask);
+        // TODO-WIRE r.add(transforms::validate::Validate);
+        // TODO-WIRE r.add(transforms::dedupe::Dedupe);
+        // TODO-WIRE r.add(transforms::sort::Sort);
+        // TODO-WIRE r.add(transforms::limit::Limit);
+        // TODO-WIRE r.add(transforms::sample::Sample);
+        // TODO-WIRE r.add(transforms::aggregate::Aggregate);
+        // TODO-WIRE r.add(transforms::join::Join);
+        // TODO-WIRE r.add(transforms::union::Union);
+        // TODO-WIRE r.add(transforms::json_flatten::JsonFlatten);
+        // TODO-WIRE r.add(transforms::json_explode::JsonExplode);
+        // TODO-WIRE r.add(transforms::json_parse::JsonParse);
+        // TODO-WIRE r.add(transforms::json_build::JsonBuild);
         // Sinks
         // TODO-WIRE r.add(sinks::csv::CsvSink);
         // TODO-WIRE r.add(sinks::json::JsonSink);

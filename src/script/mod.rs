@@ -33,6 +33,7 @@ pub fn engine() -> &'static Engine {
         e.set_max_array_size(MAX_ARRAY_SIZE);
         e.set_max_map_size(MAX_MAP_SIZE);
         e.disable_symbol("eval");
+        crate::functions::register_all(&mut e);
         // print/debug go to the tracing log, never to stdout where rows may be written.
         e.on_print(|s| tracing::info!(target: "script", "{s}"));
         e.on_debug(|s, _, pos| tracing::debug!(target: "script", "{pos:?}: {s}"));

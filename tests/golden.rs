@@ -132,3 +132,20 @@ async fn every_example_flow_validates_and_runs() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn example_flows_are_in_canonical_form() {
+    // Saving an unchanged flow must give the same bytes; the examples are saved that way so
+    // a designer round trip leaves them untouched in git.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows-examples");
+    let mut bad = Vec::new();
+    for path in files_under(&root).into_iter().filter(|p| p.to_string_lossy().ends_with(".flow.json")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        match sluice::flow::parse_flow_text(&text) {
+            Ok(flow) if sluice::flow::to_canonical_json(&flow) == text => {}
+            Ok(_) => bad.push(format!("{} is not in canonical form (load and save it with sluice::flow::to_canonical_json)", path.display())),
+            Err(d) => bad.push(format!("{}: {d}", path.display())),
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -76,6 +76,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rewrite flow files in canonical form (stable key order, two-space indent).
+    Fmt {
+        /// Flow files to rewrite.
+        #[arg(required = true)]
+        flows: Vec<PathBuf>,
+        /// Only report files that are not canonical (exit 1 if any), change nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -110,6 +119,7 @@ pub fn main() -> i32 {
             Command::Validate { flows, params, json } => cmd_validate(&flows, &params, json),
             Command::Nodes { kind, json } => render::print_nodes(kind.as_deref(), json),
             Command::Preview { flow, node, rows, params, json } => cmd_preview(&flow, &node, rows, &params, json).await,
+            Command::Fmt { flows, check } => cmd_fmt(&flows, check),
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK
@@ -211,6 +221,41 @@ fn cmd_validate(flows: &[PathBuf], params: &[String], json: bool) -> i32 {
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&all).unwrap());
+    }
+    code
+}
+
+fn cmd_fmt(flows: &[PathBuf], check: bool) -> i32 {
+    let mut code = EXIT_OK;
+    for path in flows {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                code = EXIT_INVALID;
+                continue;
+            }
+        };
+        let flow = match crate::flow::parse_flow_text(&text) {
+            Ok(f) => f,
+            Err(d) => {
+                code = report(path, &d);
+                continue;
+            }
+        };
+        let canonical = crate::flow::to_canonical_json(&flow);
+        if canonical == text {
+            continue;
+        }
+        if check {
+            println!("{}: not in canonical form", path.display());
+            code = code.max(EXIT_RUN_FAILED);
+        } else if let Err(e) = std::fs::write(path, canonical) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            code = EXIT_INVALID;
+        } else {
+            println!("formatted {}", path.display());
+        }
     }
     code
 }

@@ -86,3 +86,61 @@ fn resolve<'a>(root: &'a serde_json::Value, mut node: &'a serde_json::Value) -> 
     }
     node
 }
+
+/// Fields marked `"x-secret": true` in a kind's schema (keys, salts, passwords) must not be
+/// written in the flow file: checked on the config as written, before substitution, each
+/// such value must be a `${env:NAME}` reference. A flow shared in git then never holds one.
+pub(crate) fn check_secrets(kind: &dyn DynNodeKind, kind_name: &str, raw: &serde_json::Value) -> Vec<Diagnostic> {
+    let pair = validator_for(kind_name, kind);
+    let mut out = Vec::new();
+    walk_secrets(&pair.0, &pair.0, raw, &mut String::new(), &mut out);
+    out
+}
+
+fn walk_secrets(root: &serde_json::Value, schema: &serde_json::Value, raw: &serde_json::Value, path: &mut String, out: &mut Vec<Diagnostic>) {
+    let schema = resolve(root, schema);
+    match raw {
+        serde_json::Value::Object(map) => {
+            let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else { return };
+            for (k, v) in map {
+                let Some(prop) = props.get(k) else { continue };
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str(k);
+                let is_secret = prop.get("x-secret").and_then(|b| b.as_bool()).unwrap_or(false)
+                    || resolve(root, prop).get("x-secret").and_then(|b| b.as_bool()).unwrap_or(false);
+                match v {
+                    serde_json::Value::String(text) if is_secret && !text.is_empty() && !is_env_reference(text) => {
+                        out.push(
+                            Diagnostic::error("secret_in_flow", format!("'{k}' holds a secret written into the flow file"))
+                                .field(path.clone())
+                                .hint(format!("put it in an environment variable and write \"${{env:NAME}}\" here; flow files are shared in git")),
+                        );
+                    }
+                    _ => walk_secrets(root, prop, v, path, out),
+                }
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let Some(item_schema) = schema.get("items") else { return };
+            for (i, v) in items.iter().enumerate() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str(&i.to_string());
+                walk_secrets(root, item_schema, v, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_env_reference(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("${env:") && t.ends_with('}') && t.matches("${").count() == 1
+}

@@ -157,6 +157,7 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
         };
         let ports = match reg.get(&n.kind) {
             Some(kind) => {
+                diags.extend(config_check::check_secrets(kind, &n.kind, &n.config).into_iter().map(|d| d.node(&n.id)));
                 let problems = config_check::check_config(kind, &n.kind, &config);
                 let ok = problems.is_empty();
                 diags.extend(problems.into_iter().map(|d| d.node(&n.id)));

@@ -296,8 +296,7 @@ impl Secrets {
 }
 
 /// A salt or key from `NAME_env` (an environment variable's name) or from the value field
-/// (accepted only when it is the value of some environment variable, i.e. it was written as
-/// `${env:NAME}`).
+/// (written as `${env:NAME}`; see the planner's secret check).
 fn secret(env_name: Option<&str>, value: Option<&str>, what: &str, i: usize) -> Result<Option<String>, ConfigProblem> {
     match (env_name, value) {
         (Some(_), Some(_)) => Err(ConfigProblem::new(format!("fields/{i}/{what}"), format!("both {what} and {what}_env are given"))
@@ -317,22 +316,11 @@ fn secret(env_name: Option<&str>, value: Option<&str>, what: &str, i: usize) -> 
                     .hint(format!("set {name} before running, for example `export {name}=...`"))),
             }
         }
-        (None, Some(v)) => {
-            // An unresolved reference was reported by the substitution already.
-            if v.contains("${") || from_environment(v) {
-                Ok(Some(v.to_string()))
-            } else {
-                Err(ConfigProblem::new(format!("fields/{i}/{what}"), format!("the {what} is written into the flow file, where anyone who reads the file sees it"))
-                    .hint(format!("put it in an environment variable and write \"{what}\": \"${{env:NAME}}\", or name the variable in {what}_env")))
-            }
-        }
+        // A value typed into the flow file was refused by the planner, which checks every
+        // `x-secret` field as written (before `${env:...}` substitution).
+        (None, Some(v)) => Ok(Some(v.to_string())),
         (None, None) => Ok(None),
     }
-}
-
-/// Whether `v` is the value of an environment variable (so it came from `${env:NAME}`).
-fn from_environment(v: &str) -> bool {
-    !v.is_empty() && std::env::vars_os().any(|(_, val)| val == v)
 }
 
 /// What a rule does, with its salt or key ready.

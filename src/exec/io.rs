@@ -210,6 +210,37 @@ impl NodeIo {
         self.after_recv(got)
     }
 
+    /// The next batch from whichever of `ports` has one first (earlier ports win ties), for
+    /// nodes that must read several inputs at once (a join whose two sides share a source
+    /// would otherwise wait on each other). Returns the index into `ports` and the batch;
+    /// `None` means that port has ended — leave it out of later calls. Blocking.
+    pub fn recv_any(&mut self, ports: &[&str]) -> Result<(usize, Option<Batch>), NodeError> {
+        assert!(!ports.is_empty(), "recv_any needs at least one port");
+        let cancel = self.shared.cancel.clone();
+        let t = Instant::now();
+        let got = {
+            let mut futures = Vec::with_capacity(ports.len());
+            let mut which = Vec::with_capacity(ports.len());
+            for input in self.inputs.iter_mut() {
+                if let Some(i) = ports.iter().position(|p| *p == input.name) {
+                    which.push(i);
+                    futures.push(Box::pin(input.rx.recv()));
+                }
+            }
+            assert_eq!(futures.len(), ports.len(), "node {} has no input among {ports:?}", self.node_id);
+            tokio::runtime::Handle::current().block_on(async {
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => None,
+                    (batch, idx, _) = futures::future::select_all(futures) => Some((which[idx], batch)),
+                }
+            })
+        };
+        self.waited += t.elapsed();
+        let (i, batch) = got.ok_or(NodeError::Cancelled)?;
+        Ok((i, self.after_recv(batch)?))
+    }
+
     fn output_index(&self, port: &str) -> Option<usize> {
         self.outputs.iter().position(|p| p.name == port)
     }

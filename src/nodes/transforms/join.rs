@@ -32,9 +32,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Matches rows of the `left` and `right` inputs on equal key fields.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -215,47 +213,13 @@ enum Got {
 
 /// Waits for whichever input has a batch first, the right one preferred; the left one only
 /// while `left_open`.
-///
-/// `NodeIo` offers a blocking receive on one port at a time; this waits on two, so it works
-/// on the executor's channels directly and keeps the node's input counters the way
-/// [`NodeIo::recv`] does.
 fn recv_right_or_left(io: &mut NodeIo, left_open: bool) -> Result<Got, NodeError> {
-    let ri = io.inputs.iter().position(|p| p.name == "right").expect("join has a right input");
-    let li = io.inputs.iter().position(|p| p.name == "left").expect("join has a left input");
-    let cancel = io.shared.cancel.clone();
-    let t = Instant::now();
-    let got = {
-        let (right, left) = if ri < li {
-            let (a, b) = io.inputs.split_at_mut(li);
-            (&mut a[ri].rx, &mut b[0].rx)
-        } else {
-            let (a, b) = io.inputs.split_at_mut(ri);
-            (&mut b[0].rx, &mut a[li].rx)
-        };
-        tokio::runtime::Handle::current().block_on(async {
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => None,
-                b = right.recv() => Some(Got::Right(b)),
-                b = left.recv(), if left_open => Some(Got::Left(b)),
-            }
-        })
-    };
-    io.waited += t.elapsed();
-    let got = got.ok_or(NodeError::Cancelled)?;
-    let batch = match &got {
-        Got::Right(b) | Got::Left(b) => b,
-    };
-    match batch {
-        Some(b) => {
-            io.metrics.rows_in.fetch_add(b.len() as u64, Relaxed);
-            io.metrics.batches_in.fetch_add(1, Relaxed);
-        }
-        // Senders gone because the run is stopping, not because the input ended.
-        None if io.is_cancelled() => return Err(NodeError::Cancelled),
-        None => {}
-    }
-    Ok(got)
+    let ports: &[&str] = if left_open { &["right", "left"] } else { &["right"] };
+    // The right side is listed first so it wins ties: it has to be read to the end anyway.
+    Ok(match io.recv_any(ports)? {
+        (0, b) => Got::Right(b),
+        (_, b) => Got::Left(b),
+    })
 }
 
 /// The right input, indexed by key.

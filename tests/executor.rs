@@ -60,7 +60,7 @@ where
         config: serde_json::json!({}),
         ports,
         error_policy: ErrorPolicy::default(),
-        ctx: NodeContext { node_id: id.into(), base_dir: ".".into(), params: ParamValues::default(), settings: FlowSettings::default() },
+        ctx: NodeContext { node_id: id.into(), base_dir: ".".into(), params: ParamValues::default(), settings: FlowSettings::default(), ..Default::default() },
         input_schemas: PortSchemas::new(),
         output_schemas: PortSchemas::new(),
     }

@@ -112,13 +112,16 @@ impl Ports {
 }
 
 /// What a node sees of its flow when it is checked or built.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NodeContext {
     pub node_id: String,
     /// Folder of the flow file; relative paths in configs resolve against it.
     pub base_dir: PathBuf,
     pub params: ParamValues,
     pub settings: FlowSettings,
+    /// Fields arriving at each input port as known at design time (filled in by the planner
+    /// before `build`), so a node that receives no rows still knows its output fields.
+    pub input_schemas: PortSchemas,
 }
 
 impl NodeContext {

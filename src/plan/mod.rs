@@ -320,6 +320,7 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
                 inputs.entry(e.to_port.clone()).or_insert_with(|| s.clone());
             }
         }
+        let ctx = NodeContext { input_schemas: inputs.clone(), ..ctx };
         let problems = kind.check(&node_configs[i], &ctx, &inputs);
         if !problems.is_empty() {
         }
@@ -364,7 +365,13 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
 }
 
 fn node_context(n: &crate::flow::NodeSpec, base_dir: &Path, params: &ParamValues, settings: &FlowSettings) -> NodeContext {
-    NodeContext { node_id: n.id.clone(), base_dir: base_dir.to_path_buf(), params: params.clone(), settings: settings.clone() }
+    NodeContext {
+        node_id: n.id.clone(),
+        base_dir: base_dir.to_path_buf(),
+        params: params.clone(),
+        settings: settings.clone(),
+        input_schemas: PortSchemas::new(),
+    }
 }
 
 fn problem_diag(node_id: &str, p: crate::nodes::ConfigProblem) -> Diagnostic {

@@ -240,7 +240,7 @@ mod tests {
     fn config_defaults_and_checks() {
         let c: ExcelSinkConfig = serde_json::from_value(serde_json::json!({"path": "o.xlsx"})).unwrap();
         assert_eq!((c.sheet.as_str(), c.header, c.if_exists), ("Sheet1", true, ExcelIfExists::Overwrite));
-        let ctx = NodeContext { node_id: "s".into(), base_dir: ".".into(), params: Default::default(), settings: Default::default() };
+        let ctx = NodeContext { node_id: "s".into(), base_dir: ".".into(), params: Default::default(), settings: Default::default(), ..Default::default() };
         assert!(ExcelSink.check(&c, &ctx, &PortSchemas::new()).is_empty());
         let c: ExcelSinkConfig = serde_json::from_value(serde_json::json!({"path": "o.csv", "sheet": "a:b"})).unwrap();
         let p = ExcelSink.check(&c, &ctx, &PortSchemas::new());

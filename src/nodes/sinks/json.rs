@@ -209,6 +209,7 @@ mod tests {
             base_dir: ".".into(),
             params: Default::default(),
             settings: Default::default(),
+            ..Default::default()
         };
         let p = JsonSink.check(&c, &ctx, &PortSchemas::new());
         assert_eq!(p.len(), 1);

@@ -408,7 +408,7 @@ mod tests {
     use rust_xlsxwriter::Workbook;
 
     fn ctx(dir: &std::path::Path) -> NodeContext {
-        NodeContext { node_id: "x".into(), base_dir: dir.to_path_buf(), params: Default::default(), settings: Default::default() }
+        NodeContext { node_id: "x".into(), base_dir: dir.to_path_buf(), params: Default::default(), settings: Default::default(), ..Default::default() }
     }
 
     #[test]

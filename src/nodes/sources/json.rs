@@ -471,7 +471,7 @@ mod tests {
     use crate::flow::{FlowSettings, ParamValues};
 
     fn ctx(dir: &Path) -> NodeContext {
-        NodeContext { node_id: "src".into(), base_dir: dir.to_path_buf(), params: ParamValues::default(), settings: FlowSettings::default() }
+        NodeContext { node_id: "src".into(), base_dir: dir.to_path_buf(), params: ParamValues::default(), settings: FlowSettings::default(), ..Default::default() }
     }
 
     fn config(v: serde_json::Value) -> JsonSourceConfig {

@@ -1,6 +1,8 @@
 //! The `sluice` command line: a thin client of the engine library. Exit codes: 0 success,
 //! 1 the run failed, 2 invalid flow or usage, 130 stopped by Ctrl-C.
 
+#[cfg(feature = "sql")]
+mod db;
 mod docs;
 mod render;
 
@@ -85,6 +87,18 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Database connections: list them, test one, store a password in the keychain.
+    #[cfg(feature = "sql")]
+    Connections {
+        #[command(subcommand)]
+        command: db::ConnectionsCommand,
+    },
+    /// Local state of incremental flows (watermarks): show or reset.
+    #[cfg(feature = "sql")]
+    State {
+        #[command(subcommand)]
+        command: db::StateCommand,
+    },
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -120,6 +134,10 @@ pub fn main() -> i32 {
             Command::Nodes { kind, json } => render::print_nodes(kind.as_deref(), json),
             Command::Preview { flow, node, rows, params, json } => cmd_preview(&flow, &node, rows, &params, json).await,
             Command::Fmt { flows, check } => cmd_fmt(&flows, check),
+            #[cfg(feature = "sql")]
+            Command::Connections { command } => db::connections(command).await,
+            #[cfg(feature = "sql")]
+            Command::State { command } => db::state(command).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK

@@ -42,7 +42,16 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Incremental sources keep watermarks in the local state store; tests keep theirs in a
+/// folder of their own instead of the user's.
+fn isolate_state() {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    std::env::set_var("SLUICE_STATE_DIR", dir.path());
+}
+
 async fn run_flow(path: &Path) -> Result<RunSummary, String> {
+    isolate_state();
     let (flow, base) = load_flow_file(path).map_err(|d| d.to_string())?;
     let plan = plan_flow(&flow, &base, &BTreeMap::new()).map_err(|d| d.to_string())?;
     Ok(start_run(plan, RunOptions::default()).wait().await)

@@ -13,4 +13,5 @@ pub mod functions;
 pub mod nodes;
 pub mod plan;
 pub mod script;
+pub mod state;
 pub mod value;

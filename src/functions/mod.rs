@@ -8,19 +8,19 @@ use rhai::Engine;
 /// Registers every function family with the script engine.
 pub fn register_all(engine: &mut Engine) {
     let _ = engine;
-    // TODO-WIRE dates::register(engine);
-    // TODO-WIRE text::register(engine);
-    // TODO-WIRE mask::register(engine);
-    // TODO-WIRE hash::register(engine);
-    // TODO-WIRE phone::register(engine);
-    // TODO-WIRE idcard::register(engine);
-    // TODO-WIRE json::register(engine);
+    dates::register(engine);
+    text::register(engine);
+    mask::register(engine);
+    hash::register(engine);
+    phone::register(engine);
+    idcard::register(engine);
+    json::register(engine);
 }
 
-// TODO-WIRE pub mod dates;
-// TODO-WIRE pub mod text;
-// TODO-WIRE pub mod mask;
-// TODO-WIRE pub mod hash;
-// TODO-WIRE pub mod phone;
-// TODO-WIRE pub mod idcard;
-// TODO-WIRE pub mod json;
+pub mod dates;
+pub mod text;
+pub mod mask;
+pub mod hash;
+pub mod phone;
+pub mod idcard;
+pub mod json;

@@ -78,38 +78,44 @@ impl Registry {
         let mut r = Registry { kinds: BTreeMap::new() };
         // The catalog. Adding a node: its file, one line here, a sample flow in flows-examples/.
         // Sources
-        // TODO-WIRE r.add(sources::csv::CsvSource);
-        // TODO-WIRE r.add(sources::json::JsonSource);
+        r.add(sources::csv::CsvSource);
+        r.add(sources::json::JsonSource);
         #[cfg(feature = "excel")]
-        // TODO-WIRE r.add(sources::excel::ExcelSource);
+        r.add(sources::excel::ExcelSource);
         r.add(sources::inline::InlineRows);
+        #[cfg(feature = "sql")]
+        r.add(sources::sql::SqlSource);
         // Transforms
         r.add(transforms::filter::Filter);
-        // TODO-WIRE r.add(transforms::map_fields::MapFields);
-        // TODO-WIRE r.add(transforms::convert::Convert);
-        // TODO-WIRE r.add(transforms::compute::Compute);
-        // TODO-WIRE r.add(transforms::route::Route);
-        // TODO-WIRE r.add(transforms::script::Script);
-        // TODO-WIRE r.add(transforms::cleanse::Cleanse);
-        // TODO-WIRE r.add(transforms::mask::Mask);
-        // TODO-WIRE r.add(transforms::validate::Validate);
-        // TODO-WIRE r.add(transforms::dedupe::Dedupe);
-        // TODO-WIRE r.add(transforms::sort::Sort);
-        // TODO-WIRE r.add(transforms::limit::Limit);
-        // TODO-WIRE r.add(transforms::sample::Sample);
-        // TODO-WIRE r.add(transforms::aggregate::Aggregate);
-        // TODO-WIRE r.add(transforms::join::Join);
-        // TODO-WIRE r.add(transforms::union::Union);
-        // TODO-WIRE r.add(transforms::json_flatten::JsonFlatten);
-        // TODO-WIRE r.add(transforms::json_explode::JsonExplode);
-        // TODO-WIRE r.add(transforms::json_parse::JsonParse);
-        // TODO-WIRE r.add(transforms::json_build::JsonBuild);
+        r.add(transforms::map_fields::MapFields);
+        r.add(transforms::convert::Convert);
+        r.add(transforms::compute::Compute);
+        r.add(transforms::route::Route);
+        r.add(transforms::script::Script);
+        r.add(transforms::cleanse::Cleanse);
+        r.add(transforms::mask::Mask);
+        r.add(transforms::validate::Validate);
+        r.add(transforms::dedupe::Dedupe);
+        r.add(transforms::sort::Sort);
+        r.add(transforms::limit::Limit);
+        r.add(transforms::sample::Sample);
+        r.add(transforms::aggregate::Aggregate);
+        r.add(transforms::join::Join);
+        r.add(transforms::union::Union);
+        r.add(transforms::json_flatten::JsonFlatten);
+        r.add(transforms::json_explode::JsonExplode);
+        r.add(transforms::json_parse::JsonParse);
+        r.add(transforms::json_build::JsonBuild);
+        #[cfg(feature = "sql")]
+        r.add(transforms::lookup::Lookup);
         // Sinks
-        // TODO-WIRE r.add(sinks::csv::CsvSink);
-        // TODO-WIRE r.add(sinks::json::JsonSink);
+        r.add(sinks::csv::CsvSink);
+        r.add(sinks::json::JsonSink);
         #[cfg(feature = "excel")]
-        // TODO-WIRE r.add(sinks::excel::ExcelSink);
+        r.add(sinks::excel::ExcelSink);
         r.add(sinks::log::LogSink);
+        #[cfg(feature = "sql")]
+        r.add(sinks::sql::SqlSink);
         r
     }
 

@@ -16,7 +16,9 @@ pub fn value_to_dynamic(v: &Value) -> Dynamic {
         Value::Float(f) => Dynamic::from_float(*f),
         Value::Decimal(d) => Dynamic::from_decimal(*d),
         Value::String(s) => Dynamic::from(rhai::ImmutableString::from(s.as_str())),
-        Value::Date(_) | Value::DateTime(_) => Dynamic::from(v.to_text().unwrap_or_default()),
+        // The same text `Value::to_text` gives, without its intermediate buffer.
+        Value::Date(d) => Dynamic::from(d.format("%Y-%m-%d").to_string()),
+        Value::DateTime(dt) => Dynamic::from(crate::value::format_datetime(dt)),
         Value::Json(j) => rhai::serde::to_dynamic(&**j).unwrap_or(Dynamic::UNIT),
     }
 }

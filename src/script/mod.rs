@@ -7,11 +7,15 @@
 //! bound for each row, so a condition on two fields of a 40-field row converts two values.
 
 mod convert;
+pub mod lint;
+pub mod parallel;
+pub mod row_script;
 
 pub use convert::{dynamic_to_value, value_to_dynamic};
+pub use row_script::{OutputShape, RowKeys, RowProgram};
 
 use crate::value::{Row, Schema};
-use rhai::{Dynamic, Engine, Scope, AST};
+use rhai::{Dynamic, Engine, Scope};
 use std::sync::{Arc, OnceLock};
 
 /// Limits applied to every expression and script (per row).
@@ -33,6 +37,10 @@ pub fn engine() -> &'static Engine {
         e.set_max_array_size(MAX_ARRAY_SIZE);
         e.set_max_map_size(MAX_MAP_SIZE);
         e.disable_symbol("eval");
+        // No string interning: Rhai's interner takes one engine-wide write lock for every
+        // string a script assigns and rescans its cache once full — a lock all threads
+        // queue on, and a cost per row that buys nothing for row data.
+        e.set_max_strings_interned(0);
         crate::functions::register_all(&mut e);
         // print/debug go to the tracing log, never to stdout where rows may be written.
         e.on_print(|s| tracing::info!(target: "script", "{s}"));
@@ -79,19 +87,22 @@ impl ScriptError {
 
 /// An expression compiled for rows of one schema.
 pub struct CompiledExpr {
-    ast: Arc<AST>,
+    ast: parallel::ThreadAst,
     source: String,
-    /// (field index in the row, variable name) for every field the expression names.
-    bound: Vec<(usize, String)>,
-    /// Whether the expression uses `row` (the whole row as a map).
-    uses_row: bool,
+    /// (field index in the row, variable name) for every field the expression names. The
+    /// names are Rhai identifiers already, so binding them per row copies no heap string.
+    bound: Vec<(usize, row_script::MapKey)>,
+    /// Map keys for `row` (the whole row as a map), when the expression uses it.
+    row_keys: Option<RowKeys>,
 }
 
 impl CompiledExpr {
     /// Compiles `source` as an expression. The schema decides which names are fields.
     pub fn compile(source: &str, schema: &Schema) -> Result<Self, ScriptError> {
         let ast = engine().compile_expression(source).map_err(ScriptError::from_parse)?;
-        Ok(Self::bind(Arc::new(ast), source, schema))
+        let text: Arc<str> = source.into();
+        let ast = parallel::ThreadAst::new(ast, move || engine().compile_expression(&text).expect("compiled once already"));
+        Ok(Self::bind(ast, source, schema))
     }
 
     /// Checks that `source` compiles, without a schema (design time).
@@ -99,21 +110,27 @@ impl CompiledExpr {
         engine().compile_expression(source).map(|_| ()).map_err(ScriptError::from_parse)
     }
 
-    fn bind(ast: Arc<AST>, source: &str, schema: &Schema) -> Self {
+    fn bind(ast: parallel::ThreadAst, source: &str, schema: &Schema) -> Self {
         let words = identifiers(source);
         let bound = schema
             .fields()
             .iter()
             .enumerate()
             .filter(|(_, f)| words.iter().any(|w| *w == f.name))
-            .map(|(i, f)| (i, f.name.clone()))
+            .map(|(i, f)| (i, row_script::MapKey::from(f.name.as_str())))
             .collect();
-        CompiledExpr { ast, source: source.to_string(), bound, uses_row: words.contains(&"row") }
+        // Only the fields named as `row.x` go into the map, unless the expression may look at
+        // the map as a whole.
+        let row_keys = words.contains(&"row").then(|| {
+            let usage = lint::ScriptText::new(source).row_usage(false);
+            RowKeys::select(schema, (!usage.whole).then_some(usage.fields.as_slice()))
+        });
+        CompiledExpr { ast, source: source.to_string(), bound, row_keys }
     }
 
     /// The same expression bound to another schema (batches may change schema).
     pub fn rebind(&self, schema: &Schema) -> Self {
-        Self::bind(self.ast.clone(), &self.source.clone(), schema)
+        Self::bind(self.ast.clone(), &self.source, schema)
     }
 
     /// Evaluates against one row.
@@ -122,21 +139,18 @@ impl CompiledExpr {
         for (i, name) in &self.bound {
             scope.push_constant_dynamic(name.clone(), value_to_dynamic(&row[*i]));
         }
-        if self.uses_row {
-            let mut map = rhai::Map::new();
-            for (f, v) in schema.fields().iter().zip(row) {
-                map.insert(f.name.as_str().into(), value_to_dynamic(v));
-            }
-            scope.push("row", map);
+        if let Some(keys) = &self.row_keys {
+            debug_assert_eq!(schema.len(), keys.width(), "the expression is bound to this schema");
+            scope.push("row", keys.to_map(row));
         }
-        engine().eval_ast_with_scope::<Dynamic>(scope, &self.ast).map_err(|e| ScriptError::from_eval(&e))
+        engine().eval_ast_with_scope::<Dynamic>(scope, &self.ast.get()).map_err(|e| ScriptError::from_eval(&e))
     }
 
     /// Evaluates a condition: `true` keeps, `false` or `()` (a null) does not; anything
     /// else is an error naming what came back.
     pub fn eval_bool(&self, schema: &Schema, row: &Row, scope: &mut Scope<'static>) -> Result<bool, ScriptError> {
         let v = self.eval(schema, row, scope)?;
-        if let Some(b) = v.clone().try_cast::<bool>() {
+        if let Ok(b) = v.as_bool() {
             return Ok(b);
         }
         if v.is_unit() {
@@ -179,12 +193,22 @@ mod tests {
     }
 
     #[test]
+    fn strings_are_not_interned() {
+        // Interning locks the whole engine per string assignment; with it, a script node
+        // on two threads ran W1 four times slower than on one.
+        assert_eq!(engine().max_strings_interned(), 0);
+    }
+
+    #[test]
     fn errors_carry_positions_and_limits_hold() {
         let err = CompiledExpr::check("priority == ").unwrap_err();
         assert_eq!(err.line, Some(1));
         let s = schema();
-        let e = CompiledExpr::compile("{ let x = 0; loop { x += 1; } }", &s).unwrap();
-        let err = e.eval(&s, &vec![Value::Null, Value::Null], &mut Scope::new()).unwrap_err();
+        // An expression cannot hold statements, so it cannot loop; scripts can, and meet the
+        // operation limit instead.
+        assert!(CompiledExpr::check("{ let x = 0; loop { x += 1; } }").is_err());
+        let p = RowProgram::compile("let x = 0; loop { x += 1; }").unwrap();
+        let err = p.run(&mut Scope::new()).unwrap_err();
         assert!(err.message.contains("more than"), "{err}");
         assert!(CompiledExpr::check(r#"eval("1")"#).is_err() || {
             let e = CompiledExpr::compile(r#"eval("1")"#, &s).unwrap();

@@ -1,7 +1,9 @@
 //! Sink nodes: where rows end up.
 
-// TODO-WIRE pub mod csv;
+pub mod csv;
 #[cfg(feature = "excel")]
-// TODO-WIRE pub mod excel;
-// TODO-WIRE pub mod json;
+pub mod excel;
+pub mod json;
 pub mod log;
+#[cfg(feature = "sql")]
+pub mod sql;

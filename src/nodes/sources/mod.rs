@@ -1,7 +1,9 @@
 //! Source nodes: where rows come from.
 
-// TODO-WIRE pub mod csv;
+pub mod csv;
 #[cfg(feature = "excel")]
-// TODO-WIRE pub mod excel;
+pub mod excel;
 pub mod inline;
-// TODO-WIRE pub mod json;
+pub mod json;
+#[cfg(feature = "sql")]
+pub mod sql;

@@ -180,6 +180,11 @@ async fn previewing_an_incremental_source_does_not_move_its_watermark() {
     assert_eq!(p.rows.len(), 3);
     let store = sluice::state::StateStore::open_default().await.unwrap();
     assert!(store.watermark(&sluice::state::flow_key(h.base()), "read").await.unwrap().is_none(), "a preview stores no watermark");
+    // Nor does a preview that reads the whole (small) table to its end.
+    let plan = sluice::plan::plan_flow(&parsed, h.base(), &Default::default()).unwrap();
+    let p = sluice::exec::preview(plan, "read", 1000).await.unwrap();
+    assert_eq!(p.rows.len(), 50);
+    assert!(store.watermark(&sluice::state::flow_key(h.base()), "read").await.unwrap().is_none(), "a whole-table preview stores no watermark");
     // A real run does.
     let (s, _) = h.run(&f, &[]).await;
     assert_ok(&s);

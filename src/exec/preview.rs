@@ -49,7 +49,9 @@ pub async fn preview(plan: Plan, node_id: &str, rows: usize) -> Result<PreviewRe
     if has_error_port && port != ERROR_PORT {
         taps.push(Tap { node_id: target.clone(), port: ERROR_PORT.into(), max_rows: rows, stop_when_full: false });
     }
-    let handle = start_run(plan, RunOptions { taps, ..RunOptions::default() });
+    // A preview never commits: no file moves into place, no watermark advances, even when
+    // the input was small enough to be read to its end.
+    let handle = start_run(plan, RunOptions { taps, commit: false, ..RunOptions::default() });
     let captures = handle.taps.clone();
     let summary = handle.wait().await;
     if summary.status == RunStatus::Failed {

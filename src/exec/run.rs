@@ -74,11 +74,14 @@ pub struct RunOptions {
     /// How often metrics events are sent.
     pub metrics_interval: Duration,
     pub taps: Vec<Tap>,
+    /// Whether a successful run makes its effects final (moves files into place, stores
+    /// watermarks, commits run-long transactions). A preview looks and never commits.
+    pub commit: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { run_id: new_run_id(), metrics_interval: Duration::from_millis(250), taps: Vec::new() }
+        RunOptions { run_id: new_run_id(), metrics_interval: Duration::from_millis(250), taps: Vec::new(), commit: true }
     }
 }
 
@@ -281,7 +284,7 @@ async fn execute(plan: Plan, options: RunOptions, shared: Arc<RunShared>, taps: 
         failure_actions.extend(o.on_failure);
         success_actions.extend(o.on_success.into_iter().map(|a| (o.node_id.clone(), a)));
     }
-    if status == RunStatus::Succeeded {
+    if status == RunStatus::Succeeded && options.commit {
         let result = tokio::task::spawn_blocking(move || {
             for (node_id, action) in success_actions {
                 if let Err(e) = action() {

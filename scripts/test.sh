@@ -20,8 +20,14 @@ if [ -f ui/package.json ]; then
   (cd ui && npm ci --no-audit --no-fund && npm run build && npx vitest run)
 fi
 
-# 3. The Rust workspace; --locked so CI uses exactly the committed Cargo.lock.
-cargo test --workspace --locked "$@"
+# 3. The Rust workspace; --locked so CI uses exactly the committed Cargo.lock. The log is
+#    kept so the closing line can add up every test binary's counts (cargo prints one line
+#    per binary, the last of which may be an empty one).
+LOG="$(mktemp)"; trap 'rm -f "$LOG"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$LOG" || status=$?
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$LOG"
+[ "$status" -eq 0 ] || exit "$status"
 
 # 4. Browser end-to-end test (needs the binaries built in step 3).
 if [ -f ui/e2e/browser.mjs ]; then

@@ -4,41 +4,13 @@
 
 mod common;
 
+use common::{column, flow, run};
+
 use serde_json::{json, Value as J};
-use sluice::exec::RunStatus;
 use sluice::flow::parse_flow_text;
 use sluice::plan::check_flow;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// A flow: `src` (inline rows) → `node` (kind, config) → `sink` (log).
-fn flow(fields: J, rows: J, kind: &str, config: J) -> String {
-    json!({
-        "version": 1,
-        "name": "test",
-        "nodes": [
-            {"id": "src", "kind": "inline_rows", "config": {"fields": fields, "rows": rows}},
-            {"id": "node", "kind": kind, "config": config},
-            {"id": "sink", "kind": "log", "config": {}}
-        ],
-        "edges": [
-            {"from": "src", "from_port": "out", "to": "node", "to_port": "in"},
-            {"from": "node", "from_port": "out", "to": "sink", "to_port": "in"}
-        ]
-    })
-    .to_string()
-}
-
-async fn run(flow: &str, ports: &[&str]) -> Vec<common::Captured> {
-    let taps: Vec<(&str, &str)> = ports.iter().map(|p| ("node", *p)).collect();
-    let (summary, captured) = common::run_capture(flow, Path::new("."), &taps).await;
-    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
-    captured
-}
-
-fn column(c: &common::Captured, field: &str) -> Vec<J> {
-    c.json().iter().map(|r| r[field].clone()).collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_date_form_reads_in_shanghai_and_lands_in_utc() {

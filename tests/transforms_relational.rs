@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{column, flow, run};
+
 use serde_json::{json, Value as J};
 use sluice::exec::{start_run, BlockingNode, NodeError, NodeIo, RunOptions, RunStatus};
 use sluice::flow::parse_flow_text;
@@ -13,35 +15,6 @@ use sluice::value::{Batch, DataType};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// A flow: `src` (inline rows) → `node` (kind, config) → `sink` (log).
-fn flow(fields: J, rows: J, kind: &str, config: J) -> String {
-    json!({
-        "version": 1,
-        "name": "test",
-        "nodes": [
-            {"id": "src", "kind": "inline_rows", "config": {"fields": fields, "rows": rows}},
-            {"id": "node", "kind": kind, "config": config},
-            {"id": "sink", "kind": "log", "config": {}}
-        ],
-        "edges": [
-            {"from": "src", "from_port": "out", "to": "node", "to_port": "in"},
-            {"from": "node", "from_port": "out", "to": "sink", "to_port": "in"}
-        ]
-    })
-    .to_string()
-}
-
-async fn run(flow: &str, ports: &[&str]) -> Vec<common::Captured> {
-    let taps: Vec<(&str, &str)> = ports.iter().map(|p| ("node", *p)).collect();
-    let (summary, captured) = common::run_capture(flow, Path::new("."), &taps).await;
-    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
-    captured
-}
-
-fn column(c: &common::Captured, field: &str) -> Vec<J> {
-    c.json().iter().map(|r| r[field].clone()).collect()
-}
 
 /// Writes `tickets.csv` with `n` rows: id, channel (5 values), score (0..=999 or empty every
 /// 7th row), note (some long text). Deterministic.

@@ -72,3 +72,34 @@ pub fn plan_errors(flow_json: &str, base: &Path) -> String {
         Err(d) => d.to_string(),
     }
 }
+
+/// A flow `src` (inline rows with `fields`) → `node` (the kind under test) → `sink` (log).
+pub fn flow(fields: serde_json::Value, rows: serde_json::Value, kind: &str, config: serde_json::Value) -> String {
+    serde_json::json!({
+        "version": 1,
+        "name": "test",
+        "nodes": [
+            {"id": "src", "kind": "inline_rows", "config": {"fields": fields, "rows": rows}},
+            {"id": "node", "kind": kind, "config": config},
+            {"id": "sink", "kind": "log", "config": {}}
+        ],
+        "edges": [
+            {"from": "src", "from_port": "out", "to": "node", "to_port": "in"},
+            {"from": "node", "from_port": "out", "to": "sink", "to_port": "in"}
+        ]
+    })
+    .to_string()
+}
+
+/// Runs a [`flow`], asserts it succeeded, and returns what left `node` by each port.
+pub async fn run(flow: &str, ports: &[&str]) -> Vec<Captured> {
+    let taps: Vec<(&str, &str)> = ports.iter().map(|p| ("node", *p)).collect();
+    let (summary, captured) = run_capture(flow, Path::new("."), &taps).await;
+    assert_eq!(summary.status, sluice::exec::RunStatus::Succeeded, "{:?}", summary.error);
+    captured
+}
+
+/// One field's values across the captured rows.
+pub fn column(c: &Captured, field: &str) -> Vec<serde_json::Value> {
+    c.json().iter().map(|r| r[field].clone()).collect()
+}

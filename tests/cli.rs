@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn sluice(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).current_dir(dir).output().expect("sluice runs")
+    Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).current_dir(dir).env("SLUICE_STATE_DIR", std::env::temp_dir().join(format!("sluice-cli-tests-{}", std::process::id()))).output().expect("sluice runs")
 }
 
 fn text(o: &Output) -> String {

@@ -5,6 +5,7 @@
 mod db;
 mod docs;
 mod render;
+mod runs;
 
 pub use docs::{flow_schema_json, node_reference_markdown};
 
@@ -99,6 +100,12 @@ enum Command {
         #[command(subcommand)]
         command: db::StateCommand,
     },
+    /// Run history: list runs, show one, export its failed rows.
+    #[cfg(feature = "sql")]
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
+    },
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -138,6 +145,8 @@ pub fn main() -> i32 {
             Command::Connections { command } => db::connections(command).await,
             #[cfg(feature = "sql")]
             Command::State { command } => db::state(command).await,
+            #[cfg(feature = "sql")]
+            Command::Runs { command } => runs::runs(command).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK
@@ -285,7 +294,7 @@ async fn cmd_run(path: &Path, params: &[String], events: Option<EventsFormat>) -
     };
     let titles: Vec<(String, String, bool)> =
         plan.nodes.iter().map(|n| (n.id.clone(), n.title.clone(), n.category == crate::nodes::Category::Sink)).collect();
-    let mut handle = start_run(plan, RunOptions::default());
+    let mut handle = start_run(plan, RunOptions { keep_error_rows: crate::exec::HISTORY_ERROR_ROWS_PER_NODE, ..RunOptions::default() });
 
     // First Ctrl-C: stop cleanly (sinks discard partial output). Second: leave at once.
     let stop = handle.stopper();
@@ -304,6 +313,7 @@ async fn cmd_run(path: &Path, params: &[String], events: Option<EventsFormat>) -
         None if std::io::stderr().is_terminal() => render::RunRenderer::progress(&titles),
         None => render::RunRenderer::plain(&titles),
     };
+    let kept_errors = handle.kept_errors.clone();
     let mut summary = None;
     while let Some(ev) = handle.events.recv().await {
         renderer.event(&ev);
@@ -318,11 +328,34 @@ async fn cmd_run(path: &Path, params: &[String], events: Option<EventsFormat>) -
         None => handle.wait().await,
     };
     renderer.finish(&summary);
+    record_history(path, params, &summary, &kept_errors).await;
     match summary.status {
         RunStatus::Succeeded => EXIT_OK,
         RunStatus::Failed => EXIT_RUN_FAILED,
         RunStatus::Cancelled => EXIT_INTERRUPTED,
     }
+}
+
+/// Adds a finished run to the history (`sluice runs`). History is a convenience: when the
+/// state file cannot be written the run's outcome stands and only a warning is printed.
+async fn record_history(path: &Path, params: &[String], summary: &crate::exec::RunSummary, kept: &crate::exec::ErrorKeeper) {
+    #[cfg(feature = "sql")]
+    {
+        let flow_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf()).to_string_lossy().into_owned();
+        let given = parse_params(params).unwrap_or_default();
+        let result = async {
+            let store = crate::state::StateStore::open_default().await?;
+            store.record_run(summary, Some(&flow_path), &given, &kept.snapshot()).await?;
+            store.close().await;
+            Ok::<_, crate::state::StateError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            eprintln!("warning: the run was not added to the history: {e}");
+        }
+    }
+    #[cfg(not(feature = "sql"))]
+    let _ = (path, params, summary, kept);
 }
 
 async fn cmd_preview(path: &Path, node: &str, rows: usize, params: &[String], json: bool) -> i32 {

@@ -352,6 +352,7 @@ impl NodeIo {
         let n = errors.len() as u64;
         self.metrics.rows_error.fetch_add(n, Relaxed);
         let handled = self.is_output_open(crate::nodes::ERROR_PORT);
+        self.shared.kept_errors.keep(&self.node_id, schema, &errors, handled);
         for e in errors.iter() {
             if self.error_events >= ROW_ERROR_EVENTS_PER_NODE {
                 break;

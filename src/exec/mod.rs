@@ -12,12 +12,14 @@
 
 mod events;
 mod io;
+mod kept_errors;
 mod metrics;
 mod preview;
 mod run;
 
 pub use events::{EdgeMetrics, LogLevel, NodeMetricsSnapshot, NodeState, RunEvent, RunStatus, RunSummary};
 pub use io::{error_schema, row_of, AsyncNode, BlockingNode, NodeError, NodeIo, RowError, ERROR_FIELDS};
+pub use kept_errors::{ErrorKeeper, KeptErrorRow, KeptErrors};
 pub use metrics::NodeMetrics;
 pub use preview::{preview, PreviewResult};
-pub use run::{new_run_id, start_run, RunHandle, RunOptions, Tap, TapCapture};
+pub use run::{new_run_id, start_run, RunHandle, RunOptions, Tap, TapCapture, HISTORY_ERROR_ROWS_PER_NODE};

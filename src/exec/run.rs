@@ -2,6 +2,7 @@
 //! metrics, and deciding the outcome.
 
 use super::io::{EdgeSender, InputPort, NodeIo, OutputPort};
+use super::kept_errors::ErrorKeeper;
 use super::{EdgeMetrics, NodeError, NodeMetrics, NodeState, RunEvent, RunStatus, RunSummary};
 use crate::nodes::{Category, NodeTask};
 use crate::plan::Plan;
@@ -31,6 +32,8 @@ pub(crate) struct RunShared {
     pub cancel: CancellationToken,
     events: mpsc::UnboundedSender<RunEvent>,
     stop: Mutex<Option<StopReason>>,
+    /// Failed rows kept with the run (its dead letters).
+    pub kept_errors: Arc<ErrorKeeper>,
 }
 
 impl RunShared {
@@ -77,11 +80,22 @@ pub struct RunOptions {
     /// Whether a successful run makes its effects final (moves files into place, stores
     /// watermarks, commits run-long transactions). A preview looks and never commits.
     pub commit: bool,
+    /// Failed rows to keep per node for the run's history (0: count them only).
+    pub keep_error_rows: usize,
 }
+
+/// Failed rows kept per node by runs that record history (`sluice run`, the designer).
+pub const HISTORY_ERROR_ROWS_PER_NODE: usize = 10_000;
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { run_id: new_run_id(), metrics_interval: Duration::from_millis(250), taps: Vec::new(), commit: true }
+        RunOptions {
+            run_id: new_run_id(),
+            metrics_interval: Duration::from_millis(250),
+            taps: Vec::new(),
+            commit: true,
+            keep_error_rows: 0,
+        }
     }
 }
 
@@ -103,6 +117,9 @@ pub struct RunHandle {
     pub run_id: String,
     pub events: mpsc::UnboundedReceiver<RunEvent>,
     pub taps: Vec<Arc<Mutex<TapCapture>>>,
+    /// Failed rows the run keeps (see [`RunOptions::keep_error_rows`]); complete once the
+    /// run has finished.
+    pub kept_errors: Arc<ErrorKeeper>,
     shared: Arc<RunShared>,
     join: tokio::task::JoinHandle<RunSummary>,
 }
@@ -128,11 +145,13 @@ impl RunHandle {
 /// Starts running a plan. Must be called inside a multi-threaded tokio runtime.
 pub fn start_run(plan: Plan, options: RunOptions) -> RunHandle {
     let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(RunShared { cancel: CancellationToken::new(), events: tx, stop: Mutex::new(None) });
+    let kept_errors = Arc::new(ErrorKeeper::new(options.keep_error_rows));
+    let shared =
+        Arc::new(RunShared { cancel: CancellationToken::new(), events: tx, stop: Mutex::new(None), kept_errors: kept_errors.clone() });
     let taps: Vec<_> = options.taps.iter().map(|_| Arc::new(Mutex::new(TapCapture::default()))).collect();
     let run_id = options.run_id.clone();
     let join = tokio::spawn(execute(plan, options, shared.clone(), taps.clone()));
-    RunHandle { run_id, events: rx, taps, shared, join }
+    RunHandle { run_id, events: rx, taps, kept_errors, shared, join }
 }
 
 type SuccessAction = Box<dyn FnOnce() -> Result<(), String> + Send>;

@@ -2,8 +2,9 @@
 //! machine (`$SLUICE_STATE_DIR/state.db`, else `$XDG_DATA_HOME/sluice/state.db`, else
 //! `~/.local/share/sluice/state.db`).
 //!
-//! Today it holds the watermarks of incremental sources: per flow and node, the newest
-//! value of the watermark column read by the last *successful* run. A flow is identified
+//! It holds the watermarks of incremental sources (per flow and node, the newest value of
+//! the watermark column read by the last *successful* run) and the run history with each
+//! run's kept failed rows ([`runs`]). A flow is identified
 //! by its folder (the canonical path), a node by its id; see [`flow_key`]. The schema is
 //! versioned: [`MIGRATIONS`] lists every step, each applied once in order, so later
 //! features (run history) add tables by appending a migration.
@@ -11,6 +12,10 @@
 //! Left out: sharing state between machines (it is a local file by design) and locking a
 //! flow against two simultaneous runs (the last to finish writes its watermark).
 #![cfg(feature = "sql")]
+
+mod runs;
+
+pub use runs::{error_rows_to_csv, RunListEntry, RunRecord, RUNS_KEPT};
 
 use crate::value::{parse_text_as, DataType, Value};
 use futures::future::BoxFuture;
@@ -30,6 +35,35 @@ pub const MIGRATIONS: &[&str] = &[
         value       TEXT NOT NULL,
         updated_at  TEXT NOT NULL,
         PRIMARY KEY (flow_key, node_id)
+    )",
+    // 2: run history (see runs.rs).
+    "CREATE TABLE runs (
+        run_id      TEXT PRIMARY KEY,
+        flow_name   TEXT NOT NULL,
+        flow_path   TEXT,
+        status      TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        params      TEXT NOT NULL,
+        error       TEXT,
+        failed_node TEXT,
+        rows_error  INTEGER NOT NULL,
+        summary     TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_start ON runs (started_at);",
+    // 3: the failed rows each run kept (its dead letters).
+    "CREATE TABLE run_error_rows (
+        run_id   TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        node_id  TEXT NOT NULL,
+        message  TEXT NOT NULL,
+        field    TEXT,
+        line     INTEGER,
+        raw      TEXT,
+        handled  INTEGER NOT NULL,
+        row_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
     )",
 ];
 

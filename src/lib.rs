@@ -3,8 +3,10 @@
 //! How a row travels: a flow file ([`flow`]) is checked and planned ([`plan`]) into nodes
 //! in topological order; the executor ([`exec`]) runs each node ([`nodes`]) as a task and
 //! moves rows between them in batches ([`value`]) over bounded channels. File formats live
-//! in [`connectors`]; the CLI in [`cli`] is one client of this library among others.
+//! in [`connectors`]; the CLI in [`cli`] and the designer's app service in [`app`] are
+//! clients of this library among others.
 
+pub mod app;
 pub mod cli;
 pub mod connectors;
 pub mod exec;

@@ -6,6 +6,7 @@ mod db;
 mod docs;
 mod render;
 mod runs;
+mod serve;
 
 pub use docs::{flow_schema_json, node_reference_markdown};
 
@@ -106,6 +107,8 @@ enum Command {
         #[command(subcommand)]
         command: runs::RunsCommand,
     },
+    /// Open the designer in a web browser, served from this machine only (127.0.0.1).
+    Serve(serve::ServeArgs),
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -147,6 +150,7 @@ pub fn main() -> i32 {
             Command::State { command } => db::state(command).await,
             #[cfg(feature = "sql")]
             Command::Runs { command } => runs::runs(command).await,
+            Command::Serve(args) => serve::serve(args).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK
@@ -339,23 +343,10 @@ async fn cmd_run(path: &Path, params: &[String], events: Option<EventsFormat>) -
 /// Adds a finished run to the history (`sluice runs`). History is a convenience: when the
 /// state file cannot be written the run's outcome stands and only a warning is printed.
 async fn record_history(path: &Path, params: &[String], summary: &crate::exec::RunSummary, kept: &crate::exec::ErrorKeeper) {
-    #[cfg(feature = "sql")]
-    {
-        let flow_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf()).to_string_lossy().into_owned();
-        let given = parse_params(params).unwrap_or_default();
-        let result = async {
-            let store = crate::state::StateStore::open_default().await?;
-            store.record_run(summary, Some(&flow_path), &given, &kept.snapshot()).await?;
-            store.close().await;
-            Ok::<_, crate::state::StateError>(())
-        }
-        .await;
-        if let Err(e) = result {
-            eprintln!("warning: the run was not added to the history: {e}");
-        }
+    let given = parse_params(params).unwrap_or_default();
+    if let Err(e) = crate::app::record_history(&crate::app::default_state_dir(), Some(path), &given, summary, kept).await {
+        eprintln!("warning: the run was not added to the history: {e}");
     }
-    #[cfg(not(feature = "sql"))]
-    let _ = (path, params, summary, kept);
 }
 
 async fn cmd_preview(path: &Path, node: &str, rows: usize, params: &[String], json: bool) -> i32 {

@@ -2,8 +2,9 @@
 //! tagged JSON objects (`{"type": "metrics", ...}`) for `--events ndjson`.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeState {
     Waiting,
@@ -13,7 +14,7 @@ pub enum NodeState {
     Stopped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Succeeded,
@@ -21,7 +22,7 @@ pub enum RunStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Debug,
@@ -31,39 +32,49 @@ pub enum LogLevel {
 }
 
 /// Counters of one node at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct NodeMetricsSnapshot {
     pub node_id: String,
     pub state: Option<NodeState>,
+    #[ts(type = "number")]
     pub rows_in: u64,
+    #[ts(type = "number")]
     pub rows_out: u64,
+    #[ts(type = "number")]
     pub rows_error: u64,
     /// Failed rows that no wired `error` output took (dropped under the `continue` policy).
+    #[ts(type = "number")]
     pub rows_error_unhandled: u64,
+    #[ts(type = "number")]
     pub batches_in: u64,
+    #[ts(type = "number")]
     pub batches_out: u64,
     /// Bytes read (sources) or written (sinks).
+    #[ts(type = "number")]
     pub bytes: u64,
     /// Time spent working, not waiting on neighbours.
+    #[ts(type = "number")]
     pub busy_ms: u64,
     /// Rows out (or in, for sinks) per second since the node started.
     pub rows_per_sec: f64,
     /// Bytes of the input known up front (file size), for a progress bar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<f64>")]
     pub total_bytes: Option<u64>,
 }
 
 /// Rows that crossed one edge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EdgeMetrics {
     pub from: String,
     pub from_port: String,
     pub to: String,
     pub to_port: String,
+    #[ts(type = "number")]
     pub rows: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     RunStarted {
@@ -76,6 +87,7 @@ pub enum RunEvent {
         node_id: String,
         state: NodeState,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         error: Option<String>,
     },
     Metrics {
@@ -88,8 +100,10 @@ pub enum RunEvent {
         node_id: String,
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         field: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, as = "Option<f64>")]
         line: Option<u64>,
         /// Whether a wired `error` output took the row.
         handled: bool,
@@ -97,6 +111,7 @@ pub enum RunEvent {
     Log {
         level: LogLevel,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         node_id: Option<String>,
         message: String,
     },
@@ -106,18 +121,21 @@ pub enum RunEvent {
 }
 
 /// The end-of-run report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RunSummary {
     pub run_id: String,
     pub flow: String,
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: String,
+    #[ts(type = "number")]
     pub duration_ms: u64,
     /// Why the run failed, naming the node (and line or field) where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub failed_node: Option<String>,
     pub nodes: Vec<NodeMetricsSnapshot>,
     pub edges: Vec<EdgeMetrics>,

@@ -3,9 +3,10 @@
 //! designer can mark the node and field.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -13,22 +14,27 @@ pub enum Severity {
 }
 
 /// One problem. `code` is a stable machine-readable kind (`unknown_kind`, `cycle`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub node_id: Option<String>,
     /// JSON-pointer-like path inside the node's config (`fields/2/name`), or a document path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub line: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub column: Option<usize>,
     /// What to do about it, in plain words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub hint: Option<String>,
 }
 

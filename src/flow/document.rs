@@ -4,13 +4,14 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The flow-file version this build writes. Older versions are migrated on load (see
 /// `docs/flow-format.md`); newer ones are refused with a clear message.
 pub const FLOW_VERSION: u32 = 1;
 
 /// A Sluice flow: sources, transforms and sinks wired by edges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Sluice flow file", extend("$id" = "https://sluice.dev/schema/flow-v1.json"))]
 pub struct FlowFile {
@@ -20,12 +21,15 @@ pub struct FlowFile {
     pub name: String,
     /// What the flow does, for colleagues reading it later.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(optional, as = "Option<String>")]
     pub description: String,
     /// Values the flow takes at run time, used in any string config as `${name}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<ParamSpec>>")]
     pub params: Vec<ParamSpec>,
     /// Run-wide settings: error policy, batch size.
     #[serde(default, skip_serializing_if = "FlowSettings::is_default")]
+    #[ts(optional, as = "Option<FlowSettings>")]
     pub settings: FlowSettings,
     /// The steps of the flow.
     pub nodes: Vec<NodeSpec>,
@@ -34,11 +38,12 @@ pub struct FlowFile {
     pub edges: Vec<EdgeSpec>,
     /// Free-standing notes on the canvas.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<CanvasNote>>")]
     pub notes: Vec<CanvasNote>,
 }
 
 /// A run-time value of the flow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
     /// Name used as `${name}` in configs. Letters, digits and `_`.
@@ -48,12 +53,14 @@ pub struct ParamSpec {
     pub param_type: ParamType,
     /// Value used when none is given at run time. Without a default the param is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub default: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(optional, as = "Option<String>")]
     pub description: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     #[default]
@@ -68,20 +75,23 @@ pub enum ParamType {
 }
 
 /// Run-wide settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSettings {
     /// What happens to failed rows whose node has no wired `error` output.
     #[serde(default, skip_serializing_if = "ErrorPolicy::is_default")]
+    #[ts(optional, as = "Option<ErrorPolicy>")]
     pub error_policy: ErrorPolicy,
     /// Rows per batch between nodes. Memory in flight is about batch_size × channel_capacity
     /// rows per edge.
     #[serde(default = "default_batch_size", skip_serializing_if = "is_default_batch_size")]
     #[schemars(range(min = 1, max = 1000000))]
+    #[ts(optional, as = "Option<f64>")]
     pub batch_size: usize,
     /// Batches buffered on each edge before the sender waits (back-pressure).
     #[serde(default = "default_channel_capacity", skip_serializing_if = "is_default_channel_capacity")]
     #[schemars(range(min = 1, max = 1024))]
+    #[ts(optional, as = "Option<f64>")]
     pub channel_capacity: usize,
 }
 
@@ -116,7 +126,7 @@ impl FlowSettings {
 
 /// What to do with a row that fails in a node whose `error` output is not wired.
 /// Failed rows are always counted and reported, whatever the mode.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorPolicy {
     /// `fail` stops the run at the first such row; `continue` drops it, counts it and goes on.
@@ -124,11 +134,13 @@ pub struct ErrorPolicy {
     pub mode: ErrorMode,
     /// With `continue`: fail anyway once a node has more failed rows than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<f64>")]
     pub max_errors: Option<u64>,
     /// With `continue`: fail anyway once more than this percentage of a node's rows failed
     /// (checked when the node ends, and along the way once it has seen 1000 rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 100.0))]
+    #[ts(optional)]
     pub max_error_percent: Option<f64>,
 }
 
@@ -138,7 +150,7 @@ impl ErrorPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorMode {
     #[default]
@@ -147,7 +159,7 @@ pub enum ErrorMode {
 }
 
 /// One step of the flow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// Stable, human-readable id, unique in the flow (`read_tickets`). Edges refer to it;
@@ -157,15 +169,19 @@ pub struct NodeSpec {
     pub kind: String,
     /// Display title on the canvas. Free text; defaults to the kind's title.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(optional, as = "Option<String>")]
     pub title: String,
     /// Settings of this node, shaped by its kind's schema.
     #[serde(default = "empty_object")]
+    #[ts(type = "Record<string, unknown>")]
     pub config: serde_json::Value,
     /// Error policy for this node, overriding the flow's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub error_policy: Option<ErrorPolicy>,
     /// A comment shown with the node.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(optional, as = "Option<String>")]
     pub note: String,
     /// Where the node sits on the canvas. Kept apart from `config` so moving a node changes
     /// only these lines in a diff.
@@ -177,7 +193,7 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     pub x: f64,
@@ -185,7 +201,7 @@ pub struct Position {
 }
 
 /// A connection from `from`'s output port `from_port` to `to`'s input port `to_port`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct EdgeSpec {
     /// Id of the node the rows come from.
@@ -208,7 +224,7 @@ fn default_in_port() -> String {
 }
 
 /// A sticky note on the canvas, not attached to a node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct CanvasNote {
     pub id: String,
@@ -216,8 +232,10 @@ pub struct CanvasNote {
     #[serde(default)]
     pub position: Position,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub width: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub height: Option<f64>,
 }
 

@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub struct CsvSinkConfig {
     /// The file to write. A relative path is taken from the flow file's folder. The folder
     /// must exist.
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// The character between fields: `,` (default), `;`, `|`, or `\t` for tab-separated
     /// output. One ASCII character.

@@ -29,6 +29,7 @@ pub struct ExcelSinkConfig {
     /// The workbook to write (.xlsx), relative to the flow file's folder (or absolute). A
     /// missing folder is created. The file appears (or is replaced) only when the whole run
     /// succeeds.
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// Name of the sheet (at most 31 characters, none of `[ ] : * ? / \`).
     #[serde(default = "default_sheet")]

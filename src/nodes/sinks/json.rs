@@ -25,6 +25,7 @@ pub struct JsonSinkConfig {
     /// The file to write, relative to the flow file's folder (or absolute). A missing
     /// folder is created. The file appears (or is replaced) only when the whole run
     /// succeeds.
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// `ndjson`: one object per line (JSON Lines), easy to stream and to append to;
     /// `array`: one JSON array of objects.

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct CsvSourceConfig {
     /// The file to read. A relative path is taken from the flow file's folder.
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// The character between fields: `,` (default), `;`, `|`, or `\t` for tab-separated
     /// files. One ASCII character.

@@ -27,6 +27,7 @@ use std::sync::Arc;
 pub struct ExcelSourceConfig {
     /// The workbook to read (.xlsx or .xlsm), relative to the flow file's folder (or
     /// absolute). Legacy .xls files must be saved as .xlsx first.
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// Name of the sheet to read. Default: the first worksheet.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,7 @@ use std::sync::Arc;
 #[serde(deny_unknown_fields)]
 pub struct JsonSourceConfig {
     /// The file to read, relative to the flow file's folder (or absolute).
+    #[schemars(extend("x-path" = "file"))]
     pub path: String,
     /// How records are laid out: `auto` looks at the first character (`[` means an array,
     /// anything else one JSON object per line); `array` for a JSON array of objects;

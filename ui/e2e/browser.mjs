@@ -228,6 +228,36 @@ try {
     await page.getByTestId("language-switch").selectOption("en");
   });
 
+  await checks.check("a 300-node flow loads, fits, pans and zooms", async () => {
+    // No speed assertion here (timings belong in benchmarks); the figures are printed for
+    // the record: load-to-drawn time and frame gaps while panning.
+    const started = Date.now();
+    await page.evaluate(() => window.__sluice.loadLargeFlow(300));
+    await page.getByTestId("btn-fit").click();
+    await page.waitForFunction(() => document.querySelectorAll(".react-flow__node").length > 0);
+    const loadMs = Date.now() - started;
+    assertEqual((await doc(page)).nodes.length, 300, "nodes in the large flow");
+    await page.evaluate(() => {
+      window.__frames = [];
+      const tick = (t) => {
+        window.__frames.push(t);
+        if (window.__frames.length < 400) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const box = await page.getByTestId("canvas").boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let i = 0; i < 60; i++) await page.mouse.move(box.x + box.width / 2 - i * 6, box.y + box.height / 2 - i * 3);
+    await page.mouse.up();
+    for (let i = 0; i < 10; i++) await page.mouse.wheel(0, i < 5 ? -120 : 120);
+    const gaps = await page.evaluate(() => window.__frames.slice(1).map((t, i) => t - window.__frames[i]));
+    gaps.sort((a, b) => a - b);
+    const drawn = await page.locator(".react-flow__node").count();
+    assert(drawn > 0 && drawn <= 300, `nodes drawn: ${drawn}`);
+    console.log(`     300 nodes: drawn ${loadMs} ms after load; ${drawn} on screen after fit; frame gap while panning median ${gaps[gaps.length >> 1]?.toFixed(1)} ms, p95 ${gaps[Math.floor(gaps.length * 0.95)]?.toFixed(1)} ms over ${gaps.length} frames (headless Chromium)`);
+  });
+
   await checks.check("no uncaught errors in the page", async () => {
     assertEqual(pageErrors, [], "page errors");
   });

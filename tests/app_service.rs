@@ -1,6 +1,6 @@
 //! The app service over the real engine: catalog, open/save/check, runs and their events,
-//! preview, the folder listing and recent files. Every test gets its own working folder
-//! and state folder.
+//! preview, the folder listing, recent files, and the run history with its failed rows.
+//! Every test gets its own working folder and state folder.
 
 use serde_json::{json, Value};
 use sluice::app::{AppConfig, AppError, AppErrorKind, AppEvent, AppMode, AppService, Request, Response};
@@ -399,4 +399,195 @@ async fn requests_decode_from_the_documented_json() {
     assert!(matches!(req, Request::CheckFlow { path: None, ref params, .. } if params == &BTreeMap::new()));
     let req: Request = serde_json::from_value(json!({"op": "list_dir"})).unwrap();
     assert!(matches!(req, Request::ListDir { path: None, ref extensions } if extensions.is_empty()));
+    let req: Request = serde_json::from_value(json!({"op": "list_runs"})).unwrap();
+    assert_eq!(req, Request::ListRuns { flow_path: None, limit: None });
+    let req: Request = serde_json::from_value(json!({"op": "export_run_errors", "run_id": "r", "format": "json", "path": "x.json"})).unwrap();
+    assert!(matches!(req, Request::ExportRunErrors { node_id: None, format: sluice::app::ExportFormat::Json, .. }));
+}
+
+/// Phones checked by a validate node: rows 2 and 4 fail. With `dead_letters` the node's
+/// error output goes to a CSV of its own; without it the `fail` policy ends the run at the
+/// first bad row.
+fn phone_flow(name: &str, dead_letters: bool) -> Value {
+    let mut nodes = vec![
+        json!({"id": "rows", "kind": "inline_rows", "config": {
+            "fields": [{"name": "id", "type": "int"}, {"name": "phone", "type": "string"}],
+            "rows": [{"id": 1, "phone": "13812345678"}, {"id": 2, "phone": "bad"}, {"id": 3, "phone": "13900001111"}, {"id": 4, "phone": null}]}}),
+        json!({"id": "check", "kind": "validate", "config": {"rules": [{"field": "phone", "required": true, "mobile_cn": true}]}}),
+        json!({"id": "write", "kind": "csv_sink", "config": {"path": "out.csv"}}),
+    ];
+    let mut edges = vec![json!({"from": "rows", "to": "check"}), json!({"from": "check", "to": "write"})];
+    if dead_letters {
+        nodes.push(json!({"id": "dead", "kind": "csv_sink", "config": {"path": "dead.csv"}}));
+        edges.push(json!({"from": "check", "from_port": "error", "to": "dead"}));
+    }
+    json!({"version": 1, "name": name, "params": [{"name": "who", "default": "me"}], "nodes": nodes, "edges": edges})
+}
+
+/// Starts a run and waits for its `run_finished` event: by then it is in the history.
+async fn run_to_end(fx: &Fixture, req: Value) -> RunSummary {
+    let mut rx = fx.service.subscribe();
+    let res = ok(&fx.service, req).await;
+    let run_id = res["run_id"].as_str().unwrap().to_string();
+    events_until_finished(&mut rx, &run_id).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_history_lists_shows_and_pages_a_runs_failed_rows() {
+    let fx = fixture();
+    let flow = phone_flow("phones", true);
+    ok(&fx.service, json!({"op": "save_flow", "path": "phones.flow.json", "flow": flow})).await;
+    let flow_file = fx.work.path().join("phones.flow.json").canonicalize().unwrap();
+    let first = run_to_end(&fx, json!({"op": "start_run", "flow": flow, "path": "phones.flow.json", "params": {"who": "ana"}})).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    // A second run, of a flow never saved, that fails at the first bad row.
+    let second = run_to_end(&fx, json!({"op": "start_run", "flow": phone_flow("unsaved", false)})).await;
+    assert_eq!(second.status, RunStatus::Failed, "{second:?}");
+
+    // Every flow, newest first; the saved flow's runs by its (relative) path.
+    let all = ok(&fx.service, json!({"op": "list_runs"})).await;
+    let ids: Vec<&str> = all["runs"].as_array().unwrap().iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.run_id.as_str(), first.run_id.as_str()]);
+    let failed = &all["runs"][0];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["flow_name"], "unsaved");
+    assert!(failed.get("flow_path").is_none(), "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("check"), "{failed}");
+    let one = ok(&fx.service, json!({"op": "list_runs", "flow_path": "phones.flow.json"})).await;
+    let runs = one["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{one}");
+    let run = &runs[0];
+    assert_eq!(run["run_id"], first.run_id.as_str());
+    assert_eq!(run["flow_name"], "phones");
+    assert_eq!(run["flow_path"], flow_file.to_string_lossy().as_ref());
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!((run["rows_in"].as_u64(), run["rows_out"].as_u64(), run["rows_error"].as_u64()), (Some(4), Some(2), Some(2)), "{run}");
+    assert_eq!(run["started_at"], first.started_at.as_str());
+    assert_eq!(run["duration_ms"], first.duration_ms);
+    assert!(run.get("error").is_none());
+    let limited = ok(&fx.service, json!({"op": "list_runs", "limit": 1})).await;
+    assert_eq!(limited["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(limited["runs"][0]["run_id"], second.run_id.as_str());
+
+    // One run by a prefix of its id (up to its random suffix: the runs were a moment apart).
+    let prefix = &first.run_id[..first.run_id.len() - 4];
+    let shown = ok(&fx.service, json!({"op": "get_run", "run_id": prefix})).await;
+    let detail = &shown["run"];
+    assert_eq!(detail["run_id"], first.run_id.as_str());
+    assert_eq!(detail["params"], json!({"who": "ana"}));
+    assert_eq!(detail["kept_error_rows"], 2);
+    assert_eq!(detail["rows_error"], 2);
+    let node = |id: &str| detail["nodes"].as_array().unwrap().iter().find(|n| n["node_id"] == id).cloned().unwrap_or_else(|| panic!("no node {id}: {detail}"));
+    assert_eq!(detail["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(detail["nodes"][0]["node_id"], "rows", "upstream first");
+    let check = &node("check");
+    assert_eq!(check["state"], "done");
+    assert_eq!((check["rows_in"].as_u64(), check["rows_out"].as_u64(), check["rows_error"].as_u64()), (Some(4), Some(2), Some(2)));
+    assert_eq!((check["kept_error_rows"].as_u64(), check["not_kept_error_rows"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(check["rows_error_unhandled"], 0, "the error output took them");
+    assert_eq!(node("dead")["rows_in"], 2, "the dead letters reached their sink");
+    assert_eq!(node("write")["rows_in"], 2);
+    assert_eq!(node("rows")["kept_error_rows"], 0);
+
+    // The failed run: its error on the node it failed in.
+    let shown = ok(&fx.service, json!({"op": "get_run", "run_id": second.run_id})).await;
+    assert_eq!(shown["run"]["status"], "failed");
+    assert_eq!(shown["run"]["failed_node"], "check");
+    let check = shown["run"]["nodes"].as_array().unwrap().iter().find(|n| n["node_id"] == "check").unwrap();
+    assert_eq!(check["state"], "failed");
+    assert_eq!(check["error"], shown["run"]["error"]);
+    assert!(check["error"].as_str().unwrap().contains("wire the node's error output"), "{check}");
+
+    // The kept rows, with their errors, page by page.
+    let page = ok(&fx.service, json!({"op": "run_error_rows", "run_id": prefix, "node_id": "check"})).await;
+    assert_eq!(page["run_id"], first.run_id.as_str());
+    assert_eq!(page["node_id"], "check");
+    assert_eq!(page["fields"], json!(["id", "phone"]));
+    assert_eq!((page["total"].as_u64(), page["offset"].as_u64(), page["not_kept"].as_u64()), (Some(2), Some(0), Some(0)));
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["row"], json!({"id": 2, "phone": "bad"}));
+    assert_eq!(rows[0]["node_id"], "check");
+    assert_eq!(rows[0]["field"], "phone");
+    assert_eq!(rows[0]["handled"], true);
+    assert!(!rows[0]["message"].as_str().unwrap().is_empty());
+    assert_eq!(rows[1]["row"], json!({"id": 4, "phone": null}));
+    let second_page = ok(&fx.service, json!({"op": "run_error_rows", "run_id": first.run_id, "limit": 1, "offset": 1})).await;
+    assert_eq!(second_page["total"], 2);
+    assert_eq!(second_page["offset"], 1);
+    assert_eq!(second_page["rows"], json!([rows[1]]));
+    assert_eq!(second_page["fields"], json!(["id", "phone"]), "the columns of every row, not only the page's");
+    let none = ok(&fx.service, json!({"op": "run_error_rows", "run_id": first.run_id, "node_id": "write"})).await;
+    assert_eq!((none["total"].as_u64(), none["rows"].clone()), (Some(0), json!([])));
+    let unhandled = ok(&fx.service, json!({"op": "run_error_rows", "run_id": second.run_id})).await;
+    assert_eq!(unhandled["rows"][0]["handled"], false, "{unhandled}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_rows_export_to_csv_and_json_files() {
+    let fx = fixture();
+    let summary = run_to_end(&fx, json!({"op": "start_run", "flow": phone_flow("phones", true)})).await;
+    let id = summary.run_id.as_str();
+
+    let res = ok(&fx.service, json!({"op": "export_run_errors", "run_id": id, "node_id": "check", "format": "csv", "path": "errors.csv"})).await;
+    let csv_file = fx.work.path().join("errors.csv");
+    assert_eq!(res["path"], csv_file.canonicalize().unwrap().to_string_lossy().as_ref());
+    assert_eq!(res["rows"], 2);
+    let csv = std::fs::read_to_string(&csv_file).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "_error_node,_error_message,_error_field,_error_line,_error_raw,_error_handled,id,phone");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("check,") && lines[1].ends_with(",phone,,,true,2,bad"), "{}", lines[1]);
+    assert!(lines[2].ends_with(",true,4,"), "{}", lines[2]);
+
+    // JSON: the kept rows as `run_error_rows` gives them. An existing file is replaced, as
+    // saving a flow replaces it.
+    let json_file = fx.work.path().join("errors.json");
+    std::fs::write(&json_file, "old").unwrap();
+    let res = ok(&fx.service, json!({"op": "export_run_errors", "run_id": id, "format": "json", "path": json_file})).await;
+    assert_eq!(res["rows"], 2);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    let page = ok(&fx.service, json!({"op": "run_error_rows", "run_id": id})).await;
+    assert_eq!(written, page["rows"]);
+    let mut names: Vec<String> = std::fs::read_dir(fx.work.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["dead.csv", "errors.csv", "errors.json", "out.csv"], "no temporary file may be left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_requests_that_cannot_be_answered_say_why() {
+    let fx = fixture();
+    // An empty history is an empty list, not an error.
+    assert_eq!(ok(&fx.service, json!({"op": "list_runs"})).await["runs"], json!([]));
+    let summary = run_to_end(&fx, json!({"op": "start_run", "flow": phone_flow("phones", true)})).await;
+    let id = summary.run_id.as_str();
+
+    let err = call(&fx.service, json!({"op": "get_run", "run_id": "nope"})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::NotFound);
+    assert!(err.message.contains("'nope'") && err.message.contains("list_runs"), "{}", err.message);
+    let err = call(&fx.service, json!({"op": "run_error_rows", "run_id": "nope"})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::NotFound);
+    let err = call(&fx.service, json!({"op": "get_run", "run_id": " "})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::BadRequest);
+
+    let err = call(&fx.service, json!({"op": "run_error_rows", "run_id": id, "node_id": "chek"})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::NotFound);
+    assert_eq!(err.node_id.as_deref(), Some("chek"));
+    assert!(err.message.contains("did you mean 'check'"), "{}", err.message);
+    let err = call(&fx.service, json!({"op": "run_error_rows", "run_id": id, "limit": 0})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::BadRequest);
+    assert!(err.message.contains("10000"), "{}", err.message);
+    let err = call(&fx.service, json!({"op": "list_runs", "limit": 5000})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::BadRequest);
+
+    std::fs::create_dir(fx.work.path().join("exports")).unwrap();
+    let err = call(&fx.service, json!({"op": "export_run_errors", "run_id": id, "format": "csv", "path": "exports"})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::BadRequest);
+    assert!(err.message.contains("folder"), "{}", err.message);
+    let err = call(&fx.service, json!({"op": "export_run_errors", "run_id": id, "format": "csv", "path": "missing/errors.csv"})).await.unwrap_err();
+    assert!(matches!(err.kind, AppErrorKind::NotFound | AppErrorKind::Io), "{err:?}");
+    assert!(err.message.contains("missing"), "{}", err.message);
+    let err = call(&fx.service, json!({"op": "export_run_errors", "run_id": "nope", "format": "json", "path": "x.json"})).await.unwrap_err();
+    assert_eq!(err.kind, AppErrorKind::NotFound);
+    assert!(!fx.work.path().join("x.json").exists());
 }

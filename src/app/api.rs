@@ -6,7 +6,7 @@
 //! Each `Request` variant has a `Response` variant of the same name (`op` tag), so the
 //! TypeScript client can type `call({op: "catalog"})` as returning `{op: "catalog", ...}`.
 
-use crate::exec::{NodeMetricsSnapshot, NodeState, RunEvent, RunSummary};
+use crate::exec::{NodeMetricsSnapshot, NodeState, RunEvent, RunStatus, RunSummary};
 use crate::flow::{Diagnostic, FlowFile};
 use crate::nodes::{Category, Ports};
 use crate::value::Field;
@@ -93,6 +93,46 @@ pub enum Request {
     },
     /// Recently opened or saved flows, newest first.
     RecentFiles,
+    /// Finished runs from the run history (the same as `sluice runs list`), newest first;
+    /// only one flow file's runs when `flow_path` is given. `limit` defaults to 50, at most
+    /// 1000 (what the history keeps).
+    ListRuns {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        flow_path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        limit: Option<u32>,
+    },
+    /// One run of the history: params, counts per node, the error. A unique prefix of the
+    /// run id is enough, as with `sluice runs show`.
+    GetRun { run_id: String },
+    /// The failed rows a run kept (its dead letters), in the order they failed, with their
+    /// errors; one node's when `node_id` is given. Pages of `limit` (default 1000, at most
+    /// 10,000) from `offset`.
+    RunErrorRows {
+        run_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        node_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        limit: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        offset: Option<u32>,
+    },
+    /// Writes a run's kept failed rows (one node's when `node_id` is given) to a file, as
+    /// `sluice runs errors --format csv|json` prints them. Replaces an existing file, as
+    /// saving a flow does.
+    ExportRunErrors {
+        run_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        node_id: Option<String>,
+        format: ExportFormat,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -139,6 +179,15 @@ pub enum Response {
         entries: Vec<DirEntry>,
     },
     RecentFiles { files: Vec<RecentFile> },
+    ListRuns { runs: Vec<HistoryRun> },
+    GetRun { run: HistoryRunDetail },
+    RunErrorRows(FailedRowsPage),
+    /// `path` is absolute; `rows` is how many failed rows the file holds.
+    ExportRunErrors {
+        path: String,
+        #[ts(type = "number")]
+        rows: u64,
+    },
 }
 
 /// A node kind as the palette and the property form see it.
@@ -217,6 +266,141 @@ pub struct RecentFile {
     pub name: String,
     /// RFC 3339 time it was last opened or saved.
     pub opened_at: String,
+}
+
+/// One finished run in the history list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryRun {
+    pub run_id: String,
+    pub flow_name: String,
+    /// The flow file the run was started from (absolute); absent for a flow never saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub flow_path: Option<String>,
+    pub status: RunStatus,
+    /// RFC 3339 times.
+    pub started_at: String,
+    pub finished_at: String,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    /// Rows the flow's sources produced (nodes no edge leads into), failed ones included.
+    #[ts(type = "number")]
+    pub rows_in: u64,
+    /// Rows that reached the flow's ends (nodes no edge leaves: its sinks) by their regular
+    /// inputs; failed rows routed to a dead-letter sink are not counted here.
+    #[ts(type = "number")]
+    pub rows_out: u64,
+    /// Failed rows over all nodes.
+    #[ts(type = "number")]
+    pub rows_error: u64,
+    /// Why the run failed, naming the node where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub error: Option<String>,
+}
+
+/// A run of the history in full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryRunDetail {
+    #[serde(flatten)]
+    pub run: HistoryRun,
+    /// The param values the run was given on top of the flow's defaults.
+    pub params: BTreeMap<String, String>,
+    /// The node the run failed in, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub failed_node: Option<String>,
+    /// Per node, upstream first (the order the run was planned in).
+    pub nodes: Vec<HistoryNode>,
+    /// Failed rows kept over all nodes (`run_error_rows` gives them).
+    #[ts(type = "number")]
+    pub kept_error_rows: u64,
+}
+
+/// One node's counts in a finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryNode {
+    pub node_id: String,
+    /// The state the node ended in; absent when it never started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub state: Option<NodeState>,
+    #[ts(type = "number")]
+    pub rows_in: u64,
+    #[ts(type = "number")]
+    pub rows_out: u64,
+    #[ts(type = "number")]
+    pub rows_error: u64,
+    /// Failed rows no wired `error` output took (dropped under the `continue` policy).
+    #[ts(type = "number")]
+    pub rows_error_unhandled: u64,
+    #[ts(type = "number")]
+    pub busy_ms: u64,
+    /// Failed rows of this node the history kept, and how many more were only counted
+    /// (beyond 10,000 per node).
+    #[ts(type = "number")]
+    pub kept_error_rows: u64,
+    #[ts(type = "number")]
+    pub not_kept_error_rows: u64,
+    /// The run's error, on the node it failed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub error: Option<String>,
+}
+
+/// A page of a run's kept failed rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct FailedRowsPage {
+    /// The full run id (the request may give a prefix).
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub node_id: Option<String>,
+    /// Every field any of the rows has (not only this page's), in the order first seen:
+    /// the table's columns.
+    pub fields: Vec<String>,
+    pub rows: Vec<FailedRow>,
+    #[ts(type = "number")]
+    pub offset: u64,
+    /// Kept rows in all (for the node, when one is given).
+    #[ts(type = "number")]
+    pub total: u64,
+    /// Failed rows beyond the per-node limit: counted, not kept.
+    #[ts(type = "number")]
+    pub not_kept: u64,
+}
+
+/// One kept failed row with its error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct FailedRow {
+    pub node_id: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<f64>")]
+    pub line: Option<u64>,
+    /// The raw text of a line that could not be split into fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub raw: Option<String>,
+    /// Whether a wired `error` output took the row (else the error policy dropped it).
+    pub handled: bool,
+    /// The row's fields as they reached the node: JSON values (decimals and dates as
+    /// strings), in field order.
+    #[ts(type = "Record<string, unknown>")]
+    pub row: serde_json::Map<String, serde_json::Value>,
+}
+
+/// File formats for exported failed rows: CSV has the error columns first
+/// (`_error_node`, `_error_message`, `_error_field`, `_error_line`, `_error_raw`,
+/// `_error_handled`), then the row's fields; JSON is an array of `FailedRow`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Json,
 }
 
 /// An error crossing the boundary, as data the UI can place: which node and field, and

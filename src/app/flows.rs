@@ -78,7 +78,7 @@ fn folder_of(file: &Path) -> PathBuf {
 
 /// Writes through a temporary file in the same folder, then renames it over the target, so
 /// a crash or a full disk never leaves half a flow file behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
     let dir = folder_of(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".sluice-save-")

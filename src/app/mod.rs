@@ -8,6 +8,7 @@ mod catalog;
 mod error;
 mod files;
 mod flows;
+mod history;
 mod runs;
 mod service;
 
@@ -15,5 +16,6 @@ pub use api::*;
 pub use catalog::catalog;
 pub use files::MAX_RECENT_FILES;
 pub use flows::flow_from_json;
+pub use history::{DEFAULT_FAILED_ROWS_PAGE, DEFAULT_RUNS_LISTED, MAX_FAILED_ROWS_PAGE};
 pub use runs::{record_history, MAX_PREVIEW_ROWS};
 pub use service::{default_state_dir, AppConfig, AppMode, AppService};

@@ -99,30 +99,27 @@ impl AppService {
         let id = run_id.clone();
         self.inner.run_tasks.spawn(async move {
             let kept = handle.kept_errors.clone();
-            let mut summary = None;
+            let mut finished = None;
             while let Some(event) = handle.events.recv().await {
                 this.inner.runs.observe(&id, &event);
-                if let RunEvent::RunFinished { summary: s } = &event {
-                    summary = Some(s.clone());
-                    // Gone from `active_runs` before anyone hears it finished.
-                    this.inner.runs.remove(&id);
-                    this.emit(AppEvent { run_id: id.clone(), event });
+                if let RunEvent::RunFinished { summary } = event {
+                    finished = Some(summary);
                     break;
                 }
                 this.emit(AppEvent { run_id: id.clone(), event });
             }
-            let summary = match summary {
+            let summary = match finished {
                 Some(s) => s,
-                None => {
-                    let s = handle.wait().await;
-                    this.inner.runs.remove(&id);
-                    this.emit(AppEvent { run_id: id.clone(), event: RunEvent::RunFinished { summary: s.clone() } });
-                    s
-                }
+                None => handle.wait().await,
             };
+            // In the history before anyone hears the run finished, so a designer that
+            // refreshes its history list on `run_finished` finds the run there.
             if let Err(e) = record_history(&this.inner.state_dir, path.as_deref(), &params, &summary, &kept).await {
                 tracing::warn!(run_id = %id, "the run was not added to the history: {e}");
             }
+            // Gone from `active_runs` before anyone hears it finished.
+            this.inner.runs.remove(&id);
+            this.emit(AppEvent { run_id: id.clone(), event: RunEvent::RunFinished { summary } });
         });
         Ok(Response::StartRun { run_id })
     }

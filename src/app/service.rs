@@ -1,8 +1,8 @@
 //! [`AppService`]: one value per designer session holding what outlives a request (the
 //! working folder, runs in progress, the event stream), and [`AppService::handle`], which
 //! answers each [`Request`] by calling the engine. Handlers live beside this file by
-//! concern: flows (open, save, check), runs (start, stop, preview), files (folders,
-//! recent files).
+//! concern: flows (open, save, check), runs (start, stop, preview), history (past runs
+//! and their failed rows), files (folders, recent files).
 //!
 //! Blocking work (reading files, planning, which may read a CSV header) runs on tokio's
 //! blocking pool so one slow disk never stalls the event stream.
@@ -35,8 +35,8 @@ pub struct AppConfig {
     /// Relative paths in requests resolve against this folder.
     pub work_dir: PathBuf,
     pub mode: AppMode,
-    /// Where `recent.json` (and, with SQL support, the run history) is kept. Defaults to the
-    /// state store's folder (`$SLUICE_STATE_DIR`, else `~/.local/share/sluice`).
+    /// Where `recent.json` and, with SQL support, the run history (`state.db`) are kept.
+    /// Defaults to the state store's folder (`$SLUICE_STATE_DIR`, else `~/.local/share/sluice`).
     pub state_dir: Option<PathBuf>,
     /// A flow named on the command line, opened by the designer at start.
     pub open_on_start: Option<PathBuf>,
@@ -104,6 +104,10 @@ impl AppService {
             Request::Preview { flow, path, params, node_id, rows } => self.preview(flow, path, params, node_id, rows).await,
             Request::ListDir { path, extensions } => self.blocking(move |s| s.list_dir(path.as_deref(), &extensions)).await,
             Request::RecentFiles => self.blocking(|s| Ok(Response::RecentFiles { files: s.recent_files() })).await,
+            Request::ListRuns { flow_path, limit } => self.list_runs(flow_path, limit).await,
+            Request::GetRun { run_id } => self.get_run(&run_id).await,
+            Request::RunErrorRows { run_id, node_id, limit, offset } => self.run_error_rows(&run_id, node_id, limit, offset).await,
+            Request::ExportRunErrors { run_id, node_id, format, path } => self.export_run_errors(&run_id, node_id, format, &path).await,
         }
     }
 

@@ -3,7 +3,10 @@ import type { ActiveRun } from "./ActiveRun";
 import type { CatalogKind } from "./CatalogKind";
 import type { Diagnostic } from "./Diagnostic";
 import type { DirEntry } from "./DirEntry";
+import type { FailedRowsPage } from "./FailedRowsPage";
 import type { FlowFile } from "./FlowFile";
+import type { HistoryRun } from "./HistoryRun";
+import type { HistoryRunDetail } from "./HistoryRunDetail";
 import type { NodeDesign } from "./NodeDesign";
 import type { PreviewRows } from "./PreviewRows";
 import type { RecentFile } from "./RecentFile";
@@ -25,4 +28,4 @@ separator: string,
  * A flow named on the command line (`sluice serve FLOW`, `sluice-desktop FLOW`),
  * which the designer opens at start.
  */
-open_on_start?: string, } | { "op": "catalog", kinds: Array<CatalogKind>, } | { "op": "open_flow", path: string, text: string, flow: FlowFile, diagnostics: Array<Diagnostic>, } | { "op": "save_flow", path: string, text: string, } | { "op": "format_flow", text: string, } | { "op": "check_flow", diagnostics: Array<Diagnostic>, nodes: { [key in string]: NodeDesign }, } | { "op": "start_run", run_id: string, } | { "op": "stop_run", run_id: string, } | { "op": "active_runs", runs: Array<ActiveRun>, } | { "op": "preview" } & PreviewRows | { "op": "list_dir", path: string, parent?: string, entries: Array<DirEntry>, } | { "op": "recent_files", files: Array<RecentFile>, };
+open_on_start?: string, } | { "op": "catalog", kinds: Array<CatalogKind>, } | { "op": "open_flow", path: string, text: string, flow: FlowFile, diagnostics: Array<Diagnostic>, } | { "op": "save_flow", path: string, text: string, } | { "op": "format_flow", text: string, } | { "op": "check_flow", diagnostics: Array<Diagnostic>, nodes: { [key in string]: NodeDesign }, } | { "op": "start_run", run_id: string, } | { "op": "stop_run", run_id: string, } | { "op": "active_runs", runs: Array<ActiveRun>, } | { "op": "preview" } & PreviewRows | { "op": "list_dir", path: string, parent?: string, entries: Array<DirEntry>, } | { "op": "recent_files", files: Array<RecentFile>, } | { "op": "list_runs", runs: Array<HistoryRun>, } | { "op": "get_run", run: HistoryRunDetail, } | { "op": "run_error_rows" } & FailedRowsPage | { "op": "export_run_errors", path: string, rows: number, };

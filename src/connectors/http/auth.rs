@@ -152,20 +152,23 @@ impl OAuth2 {
     }
 
     async fn fetch(&self, http: &reqwest::Client, timeout: Duration) -> Result<(String, Option<Duration>), HttpFailure> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        if let Some(s) = &self.scope {
-            form.append_pair("scope", s);
-        }
         let mut req = http.post(self.token_url.clone()).timeout(timeout).header(reqwest::header::ACCEPT, "application/json");
-        match self.client_auth {
-            ClientAuth::Body => {
-                form.append_pair("client_id", &self.client_id);
-                form.append_pair("client_secret", &self.client_secret);
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if let Some(s) = &self.scope {
+                form.append_pair("scope", s);
             }
-            ClientAuth::Basic => req = req.basic_auth(&self.client_id, Some(&self.client_secret)),
-        }
-        let req = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.finish());
+            match self.client_auth {
+                ClientAuth::Body => {
+                    form.append_pair("client_id", &self.client_id);
+                    form.append_pair("client_secret", &self.client_secret);
+                }
+                ClientAuth::Basic => req = req.basic_auth(&self.client_id, Some(&self.client_secret)),
+            }
+            form.finish()
+        };
+        let req = req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form);
         let what = format!("the OAuth2 token request to {}", self.token_url);
         let resp = req.send().await.map_err(|e| HttpFailure::network(&what, &e, 1))?;
         let status = resp.status().as_u16();

@@ -196,9 +196,8 @@ impl HttpClient {
     }
 
     /// Stops waits and requests when `cancel` fires (the run's stop).
-    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+    pub fn set_cancel(&mut self, cancel: CancellationToken) {
         self.cancel = cancel;
-        self
     }
 
     /// `"N requests, M retries, K failed"` for a closing log line.

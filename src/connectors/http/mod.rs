@@ -10,6 +10,7 @@
 //! - [`client`]: one request through rate limit, concurrency limit, timeouts, auth and
 //!   retries, every attempt logged.
 //! - [`template`]: `{field}` placeholders in URLs, headers, query values and JSON bodies.
+//! - [`request`]: a node's configured request, parsed once and filled in per row.
 //! - [`records`]: records out of a JSON or CSV response, by path, into typed rows.
 //! - [`pagination`]: page number, offset/limit, cursor, `Link` header and next-URL paging.
 //!
@@ -22,11 +23,13 @@ pub mod client;
 pub mod config;
 pub mod pagination;
 pub mod records;
+pub mod request;
 pub mod retry;
 pub mod template;
 
 pub use client::{FailureKind, HttpClient, HttpFailure, HttpResponse, RequestSpec};
 pub use config::{AuthConfig, AuthKind, HttpMethod, LimitsConfig, RetryConfig};
+pub use request::RequestTemplate;
 
 /// At most this much of a response body goes into an error message.
 pub const BODY_IN_MESSAGE: usize = 300;

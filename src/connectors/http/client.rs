@@ -102,6 +102,9 @@ impl HttpFailure {
         }
         let why = if kind == FailureKind::Timeout {
             "timed out".to_string()
+        } else if e.is_connect() && !causes.is_empty() {
+            // The innermost cause says it plainly ("Connection refused", a DNS failure).
+            format!("cannot connect: {}", causes.last().expect("not empty"))
         } else if causes.is_empty() {
             // reqwest's own text would repeat the URL, query included.
             "no answer".to_string()

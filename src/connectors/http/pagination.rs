@@ -55,8 +55,12 @@ pub enum Pagination {
         /// Where the next cursor sits in the answer, e.g. `meta.next_cursor`.
         path: String,
     },
-    /// Follows the `Link` header's `rel="next"` URL (GitHub-style APIs).
-    LinkHeader,
+    /// Follows the URL the `Link` header gives for `rel="next"` (GitHub-style APIs).
+    LinkHeader {
+        /// The link relation to follow.
+        #[serde(default = "default_rel")]
+        rel: String,
+    },
     /// The answer carries the next page's URL (absolute or relative) at `path`, e.g.
     /// `links.next`. No URL there ends the walk.
     NextUrl {
@@ -82,6 +86,9 @@ fn default_limit() -> u64 {
 }
 fn default_cursor_param() -> String {
     "cursor".into()
+}
+fn default_rel() -> String {
+    "next".into()
 }
 
 impl Pagination {
@@ -112,7 +119,11 @@ impl Pagination {
                 Ok(_) => {}
                 Err(e) => out.push(ConfigProblem::new("pagination/path", e)),
             },
-            Pagination::LinkHeader => {}
+            Pagination::LinkHeader { rel } => {
+                if rel.trim().is_empty() {
+                    out.push(ConfigProblem::new("pagination/rel", "no link relation given").hint("usually \"next\""));
+                }
+            }
         }
         out
     }
@@ -208,14 +219,14 @@ impl Pager {
                     }
                 }
             }
-            Some(Pagination::LinkHeader) => {
+            Some(Pagination::LinkHeader { rel }) => {
                 let next = headers
                     .get_all(reqwest::header::LINK)
                     .iter()
                     .filter_map(|v| v.to_str().ok())
-                    .find_map(next_link)
+                    .find_map(|h| link_target(h, &rel))
                     .and_then(|href| url.join(&href).ok());
-                self.follow(url, next, "the answer has no Link header with rel=\"next\"")
+                self.follow(url, next, &format!("the answer has no Link header with rel=\"{rel}\""))
             }
             Some(Pagination::NextUrl { path }) => {
                 let keys = split_path(&path).unwrap_or_default();
@@ -243,8 +254,8 @@ impl Pager {
     }
 }
 
-/// The `rel="next"` target of one `Link` header value (RFC 8288), if any.
-pub fn next_link(header: &str) -> Option<String> {
+/// The target of one `Link` header value (RFC 8288) for the relation `rel`, if any.
+pub fn link_target(header: &str, rel: &str) -> Option<String> {
     let mut rest = header;
     while let Some(start) = rest.find('<') {
         let after = &rest[start + 1..];
@@ -258,7 +269,7 @@ pub fn next_link(header: &str) -> Option<String> {
         };
         let is_next = params.split(';').any(|p| {
             let p = p.trim().trim_end_matches(',').trim();
-            p.strip_prefix("rel=").is_some_and(|v| v.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
+            p.strip_prefix("rel=").is_some_and(|v| v.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case(rel)))
         });
         if is_next {
             return Some(target.to_string());
@@ -277,9 +288,10 @@ mod tests {
     #[test]
     fn link_headers_yield_the_next_target() {
         let h = r#"<https://api.x/t?page=1>; rel="prev", <https://api.x/t?page=3&a=1,2>; rel="next", <https://api.x/t?page=9>; rel="last""#;
-        assert_eq!(next_link(h).as_deref(), Some("https://api.x/t?page=3&a=1,2"));
-        assert_eq!(next_link(r#"</t?page=2>; rel=next"#).as_deref(), Some("/t?page=2"));
-        assert_eq!(next_link(r#"<https://api.x/t?page=9>; rel="last""#), None);
+        assert_eq!(link_target(h, "next").as_deref(), Some("https://api.x/t?page=3&a=1,2"));
+        assert_eq!(link_target(h, "last").as_deref(), Some("https://api.x/t?page=9"));
+        assert_eq!(link_target(r#"</t?page=2>; rel=next"#, "next").as_deref(), Some("/t?page=2"));
+        assert_eq!(link_target(r#"<https://api.x/t?page=9>; rel="last""#, "next"), None);
     }
 
     #[test]
@@ -302,7 +314,7 @@ mod tests {
         assert_eq!(p.params(), vec![("cursor".into(), "c2".into())]);
         assert!(matches!(p.advance(&url, &none, &full), Next::Done(m) if m.contains("second time")));
 
-        let mut p = Pager::new(Some(Pagination::LinkHeader));
+        let mut p = Pager::new(Some(Pagination::LinkHeader { rel: "next".into() }));
         let mut h = HeaderMap::new();
         h.insert(LINK, HeaderValue::from_static("</t?page=2>; rel=\"next\""));
         assert_eq!(p.advance(&url, &h, &full), Next::More);
@@ -315,7 +327,7 @@ mod tests {
         let p: Pagination = serde_json::from_value(serde_json::json!({"type": "offset"})).unwrap();
         assert_eq!(p, Pagination::Offset { offset_param: "offset".into(), limit_param: "limit".into(), limit: 100, start: 0 });
         let p: Pagination = serde_json::from_value(serde_json::json!({"type": "link_header"})).unwrap();
-        assert_eq!(p, Pagination::LinkHeader);
+        assert_eq!(p, Pagination::LinkHeader { rel: "next".into() });
         assert!(serde_json::from_value::<Pagination>(serde_json::json!({"type": "cursor", "path": "a", "oops": 1})).is_err());
     }
 }

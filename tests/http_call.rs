@@ -238,3 +238,57 @@ async fn oauth2_tokens_are_refreshed_for_calls_too() {
     assert_eq!(out.rows.len(), 5);
     assert_eq!(issued.load(SeqCst), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_is_fetched_again_before_the_call() {
+    std::env::set_var("HTTP_CALL_TEST_SECRET_2", "abc");
+    let issued = Arc::new(AtomicU32::new(0));
+    let refused = Arc::new(AtomicU32::new(0));
+    let (i1, i2, r) = (issued.clone(), issued.clone(), refused.clone());
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            post(move || {
+                let i = i1.clone();
+                async move {
+                    // A lifetime shorter than the client's safety margin: already "expired".
+                    let n = i.fetch_add(1, SeqCst) + 1;
+                    json_reply(200, &json!({"access_token": format!("t{n}"), "expires_in": 5}))
+                }
+            }),
+        )
+        .route(
+            "/customers/{id}",
+            get(move |h: axum::http::HeaderMap| {
+                let (i, r) = (i2.clone(), r.clone());
+                async move {
+                    // Only the newest token is accepted.
+                    let newest = format!("Bearer t{}", i.load(SeqCst));
+                    if h.get("authorization").and_then(|x| x.to_str().ok()) != Some(newest.as_str()) {
+                        r.fetch_add(1, SeqCst);
+                        return reply(401, &[], "expired");
+                    }
+                    json_reply(200, &json!({"tier": "gold"}))
+                }
+            }),
+        );
+    let base = serve(app).await;
+    let (fields, rows) = tickets(&[1, 2, 3]);
+    let flow = node_flow(
+        fields,
+        rows,
+        "http_call",
+        json!({
+            "url": format!("{base}/customers/{{customer_id}}"),
+            "fields": [{"name": "tier", "type": "string"}],
+            "auth": {"type": "oauth2", "token_url": format!("{base}/token"), "client_id": "sluice", "secret": "${env:HTTP_CALL_TEST_SECRET_2}"},
+            "limits": {"concurrency": 1}
+        }),
+    );
+    let (s, out, err) = run(&flow).await;
+    assert_eq!(s.status, RunStatus::Succeeded, "{:?}", s.error);
+    assert!(err.rows.is_empty());
+    assert_eq!(out.rows.len(), 3);
+    assert_eq!(issued.load(SeqCst), 3, "a fresh token before each call");
+    assert_eq!(refused.load(SeqCst), 0, "no call went out with an expired token");
+}

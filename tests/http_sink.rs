@@ -271,3 +271,46 @@ fn sink_configs_are_checked_against_the_input() {
         assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_auth_and_a_query_api_key_reach_the_api_and_keys_stay_out_of_messages() {
+    std::env::set_var("HTTP_SINK_TEST_PASSWORD", "pa:ss");
+    std::env::set_var("HTTP_SINK_TEST_QUERY_KEY", "qk-secret");
+    let log = Log::default();
+    let l = log.clone();
+    let app = axum::Router::new().route(
+        "/in",
+        post(move |uri: Uri, h: HeaderMap, body: String| {
+            let l = l.clone();
+            async move {
+                l.record(&uri, &h, body.as_bytes());
+                // Everything is refused, so the messages can be checked for the key.
+                reply(400, &[], "rejected")
+            }
+        }),
+    );
+    let base = serve(app).await;
+    let flow = node_flow(
+        fields(),
+        rows(1),
+        "http_sink",
+        json!({"url": format!("{base}/in"), "auth": {"type": "basic", "username": "etl", "secret": "${env:HTTP_SINK_TEST_PASSWORD}"}}),
+    );
+    let (s, errors) = run(&flow).await;
+    assert_eq!(s.status, RunStatus::Succeeded, "{:?}", s.error);
+    assert_eq!(errors.rows.len(), 1);
+    // base64("etl:pa:ss")
+    assert_eq!(log.all()[0].header("authorization"), Some("Basic ZXRsOnBhOnNz"));
+
+    let flow = node_flow(
+        fields(),
+        rows(1),
+        "http_sink",
+        json!({"url": format!("{base}/in"), "auth": {"type": "api_key", "name": "key", "location": "query", "secret": "${env:HTTP_SINK_TEST_QUERY_KEY}"}}),
+    );
+    let (s, errors) = run(&flow).await;
+    assert_eq!(s.status, RunStatus::Succeeded, "{:?}", s.error);
+    assert_eq!(log.all()[1].uri, "/in?key=qk-secret");
+    let msg = errors.json()[0]["_error_message"].as_str().unwrap().to_string();
+    assert!(msg.contains("400") && !msg.contains("qk-secret"), "{msg}");
+}

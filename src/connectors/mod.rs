@@ -6,3 +6,5 @@ pub mod excel;
 pub mod csv;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(feature = "http")]
+pub mod http;

@@ -85,6 +85,8 @@ impl Registry {
         r.add(sources::inline::InlineRows);
         #[cfg(feature = "sql")]
         r.add(sources::sql::SqlSource);
+        #[cfg(feature = "http")]
+        r.add(sources::http::HttpSource);
         // Transforms
         r.add(transforms::filter::Filter);
         r.add(transforms::map_fields::MapFields);
@@ -108,6 +110,8 @@ impl Registry {
         r.add(transforms::json_build::JsonBuild);
         #[cfg(feature = "sql")]
         r.add(transforms::lookup::Lookup);
+        #[cfg(feature = "http")]
+        r.add(transforms::http_call::HttpCall);
         // Sinks
         r.add(sinks::csv::CsvSink);
         r.add(sinks::json::JsonSink);
@@ -116,6 +120,8 @@ impl Registry {
         r.add(sinks::log::LogSink);
         #[cfg(feature = "sql")]
         r.add(sinks::sql::SqlSink);
+        #[cfg(feature = "http")]
+        r.add(sinks::http::HttpSink);
         r
     }
 

@@ -7,3 +7,5 @@ pub mod json;
 pub mod log;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(feature = "http")]
+pub mod http;

@@ -7,3 +7,5 @@ pub mod inline;
 pub mod json;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(feature = "http")]
+pub mod http;

@@ -22,4 +22,6 @@ pub mod json_parse;
 pub mod json_build;
 #[cfg(feature = "sql")]
 pub mod lookup;
+#[cfg(feature = "http")]
+pub mod http_call;
 pub mod rows;

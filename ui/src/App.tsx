@@ -1,7 +1,8 @@
-// The designer window: toolbar on top, palette left, canvas centre with the Problems panel
-// under it, properties right. At start it asks the engine for its facts and the catalog,
-// then opens the flow named on the command line or starts a new one; from then on every
-// change is checked in the background.
+// The designer window: toolbar on top, palette left, canvas centre with the bottom panel
+// (Problems, Logs, Preview, History) under it, properties right. At start it asks the
+// engine for its facts and the catalog, then opens the flow named on the command line or
+// starts a new one; from then on every change is checked in the background, and run events
+// are followed (attaching to a run of the open flow already in progress).
 
 import { useEffect, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
@@ -19,7 +20,11 @@ import { buildLargeFlow } from "./lib/devFlow";
 import { Toasts } from "./lib/Toasts";
 import { Palette } from "./palette/Palette";
 import { PropertiesPanel } from "./panels/PropertiesPanel";
-import { ProblemsPanel } from "./problems/ProblemsPanel";
+import { BottomPanel } from "./run/BottomPanel";
+import { RunDialogs } from "./run/RunDialogs";
+import { askStopOnClose } from "./run/runDialogs";
+import { useRun } from "./run/runStore";
+import { connectRunEvents, isRunActive, stopRunAndWait } from "./run/session";
 import { startChecking } from "./store/checker";
 import { useFlow } from "./store/flowStore";
 import { Toolbar } from "./toolbar/Toolbar";
@@ -30,6 +35,7 @@ type StartState = { phase: "loading" } | { phase: "ready" } | { phase: "failed";
 function exposeForTests() {
   (window as unknown as { __sluice?: unknown }).__sluice = {
     store: useFlow,
+    run: useRun,
     loadLargeFlow: (count = 300) => useFlow.getState().load(buildLargeFlow(count, useFlow.getState().catalog), null),
     openFlow,
   };
@@ -47,14 +53,22 @@ function useUnsavedGuard() {
     if (!isTauri()) return () => window.removeEventListener("beforeunload", onBeforeUnload);
 
     // The desktop window's close button asks as well; closing then goes through destroy(),
-    // which does not fire the close request again.
+    // which does not fire the close request again. A run in progress would die with the
+    // window, so it is stopped first (its sinks discard their partial output and the
+    // history records it), if the user agrees. In a browser the run goes on in
+    // `sluice serve`, so a page closing needs no question about it.
     let unlisten: (() => void) | null = null;
     let cancelled = false;
     void import("@tauri-apps/api/window").then(async ({ getCurrentWindow }) => {
       const win = getCurrentWindow();
       const off = await win.onCloseRequested(async (event) => {
-        if (!useFlow.getState().dirty) return;
+        const running = isRunActive();
+        if (!running && !useFlow.getState().dirty) return;
         event.preventDefault();
+        if (running) {
+          if (!(await askStopOnClose())) return;
+          await stopRunAndWait();
+        }
         if (await confirmDiscard()) await win.destroy();
       });
       if (cancelled) off();
@@ -94,6 +108,11 @@ function Designer() {
     return () => checker.stop();
   }, [start.phase]);
 
+  useEffect(() => {
+    if (start.phase !== "ready") return;
+    return connectRunEvents();
+  }, [start.phase]);
+
   useEffect(() => installClipboard(), []);
   useShortcuts();
   useUnsavedGuard();
@@ -120,7 +139,7 @@ function Designer() {
         <Palette />
         <main className="app__centre">
           <Canvas />
-          <ProblemsPanel />
+          <BottomPanel />
         </main>
         <PropertiesPanel />
       </div>
@@ -131,6 +150,7 @@ function Designer() {
         </div>
       )}
       <DialogHost />
+      <RunDialogs />
       <Toasts />
     </div>
   );

@@ -115,3 +115,44 @@ describe("toAppError", () => {
     expect(toAppError(new Error("x"))).toMatchObject({ kind: "internal", message: "x" });
   });
 });
+
+describe("HTTP transport event stream", () => {
+  /** Stands in for the browser's EventSource: the test fires the server's named events. */
+  class FakeEventSource {
+    static last: FakeEventSource | null = null;
+    handlers = new Map<string, (e: MessageEvent<string>) => void>();
+    closed = false;
+    constructor(public url: string) {
+      FakeEventSource.last = this;
+    }
+    addEventListener(name: string, h: (e: MessageEvent<string>) => void) {
+      this.handlers.set(name, h);
+    }
+    close() {
+      this.closed = true;
+    }
+    fire(name: string, data: string) {
+      this.handlers.get(name)?.({ data } as MessageEvent<string>);
+    }
+  }
+
+  it("delivers run events and lagged signals while subscribed, with the token on the stream", () => {
+    const t = httpTransport({ baseUrl: "http://127.0.0.1:9/", token: "tok", EventSource: FakeEventSource as unknown as typeof EventSource });
+    const events: unknown[] = [];
+    const missed: number[] = [];
+    const off = t.subscribe((e) => events.push(e));
+    const offLagged = t.onLagged!((n) => missed.push(n));
+    const es = FakeEventSource.last!;
+    expect(es.url).toBe("http://127.0.0.1:9/api/events?token=tok");
+    es.fire("run-event", JSON.stringify({ run_id: "r1", event: { type: "run_started" } }));
+    es.fire("lagged", JSON.stringify({ missed: 42 }));
+    es.fire("lagged", "not json");
+    expect(events).toEqual([{ run_id: "r1", event: { type: "run_started" } }]);
+    expect(missed).toEqual([42, 0]);
+    offLagged();
+    es.fire("lagged", JSON.stringify({ missed: 1 }));
+    expect(missed).toEqual([42, 0]);
+    off();
+    expect(es.closed).toBe(true);
+  });
+});

@@ -61,6 +61,9 @@ export interface Transport {
   call(req: Request): Promise<Response>;
   /** Starts delivering run events to `cb`; returns the unsubscribe. */
   subscribe(cb: RunEventListener): () => void;
+  /** Tells `cb` when the engine dropped events this window was too slow to take (`missed`
+   *  of them); the UI then re-reads `active_runs`. Only while subscribed. */
+  onLagged?(cb: (missed: number) => void): () => void;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -119,6 +122,7 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   const url = (path: string) => new URL(path, opts.baseUrl).toString();
   const listeners = new Set<RunEventListener>();
+  const laggedListeners = new Set<(missed: number) => void>();
   let source: EventSource | null = null;
 
   const open = () => {
@@ -135,6 +139,15 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
         return;
       }
       for (const l of [...listeners]) l(event);
+    });
+    source.addEventListener("lagged", (e) => {
+      let missed = 0;
+      try {
+        missed = Number((JSON.parse((e as MessageEvent<string>).data) as { missed?: unknown }).missed) || 0;
+      } catch {
+        // A lagged signal without a readable count still means "re-read the state".
+      }
+      for (const l of [...laggedListeners]) l(missed);
     });
   };
 
@@ -183,6 +196,10 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
           source = null;
         }
       };
+    },
+    onLagged(cb) {
+      laggedListeners.add(cb);
+      return () => laggedListeners.delete(cb);
     },
   };
 }

@@ -30,6 +30,7 @@ import { t as tr } from "../i18n";
 import { toast } from "../lib/toast";
 import { connectProblem, edgeKey, roundPosition, type ConnectProblem } from "../store/docOps";
 import { useFlow } from "../store/flowStore";
+import { RunEdge } from "../run/RunEdge";
 import { ERROR_PORT, FlowNode, type FlowRfNode } from "./FlowNode";
 import { NOTE_PREFIX, NoteNode, type NoteRfNode } from "./NoteNode";
 import { DEFAULT_NODE_SIZE } from "./layout";
@@ -39,6 +40,9 @@ export const KIND_MIME = "application/x-sluice-kind";
 type RfNode = FlowRfNode | NoteRfNode;
 
 const nodeTypes = { flow: FlowNode, note: NoteNode };
+// The smooth-step edge with the rows a run sent across it (the built-in type replaced, so
+// edge objects stay as the document makes them).
+const edgeTypes = { smoothstep: RunEdge };
 const FIT_OPTIONS = { padding: 0.15, maxZoom: 1.25 };
 const MULTI_SELECT_KEYS = ["Meta", "Control"];
 const MINIMAP_SIZE = { width: 168, height: 112 };
@@ -322,6 +326,7 @@ export function Canvas({ onlyRenderVisible = true }: CanvasProps) {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}

@@ -1,8 +1,9 @@
 // One flow step on the canvas: category stripe, kind icon, title and subtitle, one handle
 // per port (inputs left, outputs right; the `error` output red, last, lower right), and
-// the number of problems the last check found in it. Memoised, and every store read is a
-// primitive (a count, a port signature string), so a check that changes nothing for this
-// node does not re-render it — 300 nodes stay smooth.
+// the number of problems the last check found in it, and while a run is shown its state and
+// row counts (run/NodeRunBar). Memoised, and every store read is a primitive (a count, a
+// port signature string, a state), so a check or a metrics flush that changes nothing for
+// this node does not re-render it — 300 nodes stay smooth.
 
 import { memo, useMemo } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
@@ -10,6 +11,7 @@ import { StickyNote } from "lucide-react";
 import { useTranslation } from "react-i18next";
 import type { NodeSpec, PortSpec } from "../api/generated";
 import { useCatalogText } from "../i18n/catalog";
+import { NodeRunBar, useNodeRunState } from "../run/NodeRunBar";
 import { useFlow } from "../store/flowStore";
 import { kindIcon } from "./icons";
 
@@ -59,6 +61,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowRfNode>) {
   const errors = useFlow((s) => s.check.byNode[id]?.errors ?? 0);
   const warnings = useFlow((s) => s.check.byNode[id]?.warnings ?? 0);
   const ports = useMemo(() => parseSignature(signature), [signature]);
+  const runState = useNodeRunState(id);
 
   const Icon = kindIcon(kind?.icon, kind?.category);
   const kindName = kind ? text.kindTitle(spec.kind, kind.title) : spec.kind;
@@ -82,6 +85,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowRfNode>) {
         selected ? "is-selected" : "",
         errors > 0 ? "has-errors" : warnings > 0 ? "has-warnings" : "",
         kind ? "" : "is-unknown",
+        runState ? `run-${runState}` : "",
       ].join(" ")}
       data-testid={`node-${id}`}
       data-kind={spec.kind}
@@ -151,6 +155,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowRfNode>) {
           })}
         </div>
       )}
+      <NodeRunBar id={id} />
     </div>
   );
 }

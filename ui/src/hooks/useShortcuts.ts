@@ -1,13 +1,20 @@
-// Keyboard shortcuts. File commands work everywhere (Ctrl+S from inside a form field saves
-// too); editing commands (undo, delete, select all, copy) are left to text fields while
-// one has focus, so typing keeps its own undo and copy.
+// Keyboard shortcuts. File and run commands work everywhere (Ctrl+S from inside a form
+// field saves too; F5 runs rather than reloading the page); editing commands (undo, delete,
+// select all, copy) are left to text fields while one has focus, so typing keeps its own
+// undo and copy. Ctrl+Enter stays the code editor's own (a new line) inside it.
 
 import { useEffect } from "react";
 import { newFlow, openFlow, save, saveAs } from "../files/actions";
 import { useDialogs } from "../files/dialogStore";
+import { anyRunDialogOpen } from "../run/runDialogs";
+import { startRun, stopRun } from "../run/session";
 import { useFlow } from "../store/flowStore";
 import { isEditableTarget, modKey } from "./keys";
 import { useEditorCommands } from "./useEditorCommands";
+
+function inCodeEditor(target: EventTarget | null): boolean {
+  return !!target && typeof (target as Element).closest === "function" && !!(target as Element).closest(".cm-editor");
+}
 
 export function useShortcuts() {
   const { fit, layout } = useEditorCommands();
@@ -16,10 +23,28 @@ export function useShortcuts() {
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.isComposing) return;
       const d = useDialogs.getState();
-      if (d.fileDialog || d.confirm || d.error || d.paramsOpen) return;
+      if (d.fileDialog || d.confirm || d.error || d.paramsOpen || anyRunDialogOpen()) return;
       const key = e.key.toLowerCase();
       const mod = modKey(e);
       const store = useFlow.getState();
+
+      if (key === "f5" && !mod && !e.altKey) {
+        e.preventDefault();
+        void (e.shiftKey ? stopRun() : startRun());
+        return;
+      }
+      if (mod && !e.altKey && !e.shiftKey) {
+        if (key === "enter" && !inCodeEditor(e.target)) {
+          e.preventDefault();
+          void startRun();
+          return;
+        }
+        if (key === ".") {
+          e.preventDefault();
+          void stopRun();
+          return;
+        }
+      }
 
       if (mod && !e.altKey) {
         if (key === "s") {

@@ -1,15 +1,17 @@
 // Every problem the last check found, one row each: severity, node, field, what is wrong
 // and what to do. Clicking a row selects the node, brings it into view and takes the
-// property form to the field.
+// property form to the field. It is the first tab of the bottom panel (run/BottomPanel),
+// which shows the title and counts; a run the engine refused adds its reasons on top.
 
-import { memo, useCallback, useMemo, useState } from "react";
-import { AlertCircle, AlertTriangle, CheckCircle2, ChevronDown, ChevronUp } from "lucide-react";
+import { memo, useCallback, useMemo } from "react";
+import { AlertCircle, AlertTriangle, CheckCircle2 } from "lucide-react";
 import { useTranslation } from "react-i18next";
 import type { Diagnostic } from "../api/generated";
 import { useCatalogText } from "../i18n/catalog";
 import { useEditorCommands } from "../hooks/useEditorCommands";
 import { openParams } from "../files/dialogStore";
 import { useFlow } from "../store/flowStore";
+import { RunRefusalBanner, useRefusalDiagnostics } from "../run/RunRefusal";
 
 const Row = memo(function Row({ d, nodeName, onPick }: { d: Diagnostic; nodeName?: string; onPick(d: Diagnostic): void }) {
   const { t } = useTranslation("app");
@@ -51,13 +53,12 @@ export function ProblemsPanel() {
     for (const n of nodes) out.set(n.id, n.title || kindTitles.get(n.kind) || n.kind);
     return out;
   }, [nodes, kindTitles]);
-  const [open, setOpen] = useState(true);
   const { showNode } = useEditorCommands();
-  const errors = useMemo(() => diagnostics.filter((d) => d.severity !== "warning").length, [diagnostics]);
-  const warnings = diagnostics.length - errors;
+  // Reasons a run was refused that the check does not list (a param given at run time).
+  const refused = useRefusalDiagnostics(diagnostics);
   const sorted = useMemo(
-    () => [...diagnostics].sort((a, b) => Number(a.severity === "warning") - Number(b.severity === "warning")),
-    [diagnostics],
+    () => [...refused, ...diagnostics].sort((a, b) => Number(a.severity === "warning") - Number(b.severity === "warning")),
+    [diagnostics, refused],
   );
 
   const onPick = useCallback((d: Diagnostic) => {
@@ -71,33 +72,21 @@ export function ProblemsPanel() {
   }, [showNode]);
 
   return (
-    <section className={`problems${open ? "" : " is-collapsed"}`} data-testid="problems-panel" aria-label={t("problems.title")}>
-      <button type="button" className="problems__head" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
-        <span className="problems__title">{t("problems.title")}</span>
-        <span className={`count count--error${errors ? "" : " is-zero"}`}>
-          <AlertCircle size={12} /> {errors}
-        </span>
-        <span className={`count count--warning${warnings ? "" : " is-zero"}`}>
-          <AlertTriangle size={12} /> {warnings}
-        </span>
-        <span className="problems__spacer" />
-        {open ? <ChevronDown size={14} /> : <ChevronUp size={14} />}
-      </button>
-      {open && (
-        <div className="problems__body">
-          {sorted.length === 0 ? (
-            <div className="problems__none">
-              <CheckCircle2 size={14} /> {t("problems.none")}
-            </div>
-          ) : (
-            <ul className="problems__list">
-              {sorted.map((d, i) => (
-                <Row key={`${d.code}:${d.node_id ?? ""}:${d.field ?? ""}:${i}`} d={d} nodeName={d.node_id ? (names.get(d.node_id) ?? d.node_id) : undefined} onPick={onPick} />
-              ))}
-            </ul>
-          )}
-        </div>
-      )}
+    <section className="problems" data-testid="problems-panel" aria-label={t("problems.title")}>
+      <RunRefusalBanner />
+      <div className="problems__body">
+        {sorted.length === 0 ? (
+          <div className="problems__none">
+            <CheckCircle2 size={14} /> {t("problems.none")}
+          </div>
+        ) : (
+          <ul className="problems__list">
+            {sorted.map((d, i) => (
+              <Row key={`${d.code}:${d.node_id ?? ""}:${d.field ?? ""}:${i}`} d={d} nodeName={d.node_id ? (names.get(d.node_id) ?? d.node_id) : undefined} onPick={onPick} />
+            ))}
+          </ul>
+        )}
+      </div>
     </section>
   );
 }

@@ -1,5 +1,6 @@
 // The top bar: the flow's name (edited in place) and unsaved mark, file commands with the
-// recent-files menu, undo/redo, layout and fit, params, the check status and the language.
+// recent-files menu, undo/redo, layout and fit, params, run and stop with the run's status,
+// the check status and the language.
 
 import { useEffect, useMemo, useRef, useState } from "react";
 import {
@@ -27,6 +28,7 @@ import { openParams } from "../files/dialogStore";
 import { useEditorCommands } from "../hooks/useEditorCommands";
 import { isMac } from "../hooks/keys";
 import { LanguageSwitch } from "../i18n/LanguageSwitch";
+import { RunControls } from "../run/RunControls";
 import { canRedo, canUndo, useFlow } from "../store/flowStore";
 
 const MOD = isMac ? "⌘" : "Ctrl+";
@@ -242,6 +244,8 @@ export function Toolbar() {
         <span>{t("toolbar.params")}</span>
         {paramCount > 0 && <span className="pill">{paramCount}</span>}
       </button>
+      <div className="toolbar__sep" />
+      <RunControls />
       <div className="toolbar__spacer" />
       <CheckStatus />
       <LanguageSwitch className="select select--sm" />

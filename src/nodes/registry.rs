@@ -116,6 +116,8 @@ impl Registry {
         r.add(sinks::log::LogSink);
         #[cfg(feature = "sql")]
         r.add(sinks::sql::SqlSink);
+        #[cfg(feature = "sql")]
+        r.add(sinks::dead_letter::DeadLetterSink);
         r
     }
 

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "sql")]
 mod db;
+mod dlq;
 mod docs;
 mod render;
 mod runs;
@@ -101,6 +102,12 @@ enum Command {
         #[command(subcommand)]
         command: db::StateCommand,
     },
+    /// Dead letters kept by `dead_letter` nodes: list, show, replay, purge.
+    #[cfg(feature = "sql")]
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+    },
     /// Run history: list runs, show one, export its failed rows.
     #[cfg(feature = "sql")]
     Runs {
@@ -150,6 +157,8 @@ pub fn main() -> i32 {
             Command::State { command } => db::state(command).await,
             #[cfg(feature = "sql")]
             Command::Runs { command } => runs::runs(command).await,
+            #[cfg(feature = "sql")]
+            Command::Dlq { command } => dlq::dlq(command).await,
             Command::Serve(args) => serve::serve(args).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());

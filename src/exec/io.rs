@@ -149,6 +149,11 @@ impl NodeIo {
     }
 
     /// Rows per batch this run uses.
+    /// The id of the run this node is part of.
+    pub fn run_id(&self) -> &str {
+        &self.shared.run_id
+    }
+
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }

@@ -34,6 +34,8 @@ pub(crate) struct RunShared {
     stop: Mutex<Option<StopReason>>,
     /// Failed rows kept with the run (its dead letters).
     pub kept_errors: Arc<ErrorKeeper>,
+    /// The run's id, for nodes that store things under it (dead letters).
+    pub run_id: String,
 }
 
 impl RunShared {
@@ -147,7 +149,13 @@ pub fn start_run(plan: Plan, options: RunOptions) -> RunHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let kept_errors = Arc::new(ErrorKeeper::new(options.keep_error_rows));
     let shared =
-        Arc::new(RunShared { cancel: CancellationToken::new(), events: tx, stop: Mutex::new(None), kept_errors: kept_errors.clone() });
+        Arc::new(RunShared {
+            cancel: CancellationToken::new(),
+            events: tx,
+            stop: Mutex::new(None),
+            kept_errors: kept_errors.clone(),
+            run_id: options.run_id.clone(),
+        });
     let taps: Vec<_> = options.taps.iter().map(|_| Arc::new(Mutex::new(TapCapture::default()))).collect();
     let run_id = options.run_id.clone();
     let join = tokio::spawn(execute(plan, options, shared.clone(), taps.clone()));

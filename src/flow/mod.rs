@@ -10,6 +10,7 @@ mod diagnostics;
 mod document;
 mod load;
 mod params;
+mod replay;
 
 pub use diagnostics::{did_you_mean, Diagnostic, Diagnostics, Severity};
 pub use document::{
@@ -18,4 +19,5 @@ pub use document::{
 };
 pub use load::{load_flow_file, parse_flow_text, to_canonical_json};
 pub(crate) use load::describe_schema_error as describe_schema_error_pub;
+pub use replay::{replay_flow, REPLAY_SOURCE_ID};
 pub use params::{resolve_params, resolve_params_lenient, substitute_config, ParamValues};

@@ -122,6 +122,8 @@ impl Registry {
         r.add(sinks::sql::SqlSink);
         #[cfg(feature = "http")]
         r.add(sinks::http::HttpSink);
+        #[cfg(feature = "sql")]
+        r.add(sinks::dead_letter::DeadLetterSink);
         r
     }
 

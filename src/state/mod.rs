@@ -13,8 +13,10 @@
 //! flow against two simultaneous runs (the last to finish writes its watermark).
 #![cfg(feature = "sql")]
 
+mod dead_letters;
 mod runs;
 
+pub use dead_letters::{DeadLetter, DeadLetterGroup, NewDeadLetter, DEAD_LETTER_KEPT, DEAD_LETTER_PENDING};
 pub use runs::{error_rows_to_csv, RunListEntry, RunRecord, RUNS_KEPT};
 
 use crate::value::{parse_text_as, DataType, Value};
@@ -65,6 +67,23 @@ pub const MIGRATIONS: &[&str] = &[
         row_json TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     )",
+    // 4: durable dead letters kept by `dead_letter` nodes (see dead_letters.rs).
+    "CREATE TABLE dead_letters (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        flow_key    TEXT NOT NULL,
+        dlq_node    TEXT NOT NULL,
+        failed_node TEXT NOT NULL,
+        run_id      TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        field       TEXT,
+        line        INTEGER,
+        fields_json TEXT NOT NULL,
+        row_json    TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX dead_letters_by_node ON dead_letters (flow_key, dlq_node, state);
+    CREATE INDEX dead_letters_by_run ON dead_letters (run_id);",
 ];
 
 /// A state-store problem, in plain words (names the file).

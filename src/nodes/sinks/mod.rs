@@ -1,6 +1,8 @@
 //! Sink nodes: where rows end up.
 
 pub mod csv;
+#[cfg(feature = "sql")]
+pub mod dead_letter;
 #[cfg(feature = "excel")]
 pub mod excel;
 pub mod json;

@@ -133,7 +133,7 @@ impl NodeKind for HttpSink {
             title: "Send to a REST API",
             description: "Sends rows to a REST API (POST/PUT/PATCH/DELETE), one request per row or a JSON array per batch, with a body template, idempotency keys, retries and rate limits; rows that still fail leave by the error output with the status and the answer.",
             keywords: &["http", "rest", "api", "post", "put", "webhook", "json", "web", "crm", "push", "oauth"],
-            icon: "braces",
+            icon: "send",
         }
     }
 

@@ -123,7 +123,7 @@ impl NodeKind for HttpSource {
             title: "Read from a REST API",
             description: "Reads records from a REST API (JSON or CSV answers), following its pages by page number, offset, cursor, Link header or next URL; retries, rate limits and OAuth2; can read only records changed since the last run.",
             keywords: &["http", "rest", "api", "json", "web", "pagination", "oauth", "incremental", "helpdesk", "crm"],
-            icon: "braces",
+            icon: "globe",
         }
     }
 

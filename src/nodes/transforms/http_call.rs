@@ -147,7 +147,7 @@ impl NodeKind for HttpCall {
             title: "Enrich from a REST API",
             description: "Calls a REST API for each row (URL, query, headers and body filled in from the row) and adds values picked from the JSON answer as fields, several calls at a time with a cache, retries and rate limits; failed calls leave by the error output.",
             keywords: &["http", "rest", "api", "enrich", "lookup", "call", "json", "web", "crm", "oauth"],
-            icon: "search",
+            icon: "globe",
         }
     }
 

@@ -29,8 +29,10 @@ cargo test --workspace --locked --no-fail-fast --features sluice-desktop/custom-
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$LOG"
 [ "$status" -eq 0 ] || exit "$status"
 
-# 4. Browser end-to-end test against `sluice serve` (the binary built in step 3).
+# 4. Browser end-to-end tests against `sluice serve` (the binary built in step 3): building
+#    a flow (browser.mjs), running flows (run.mjs).
 node ui/e2e/browser.mjs
+node ui/e2e/run.mjs
 
 # 5. Desktop smoke test: the Tauri app on Xvfb through WebKitWebDriver. The screenshot is
 #    kept at ui/e2e/out/desktop.png.

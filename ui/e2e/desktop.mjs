@@ -137,6 +137,28 @@ async function main() {
       if (!text.trim()) throw new Error("the csv_source palette item shows no text");
       return true;
     });
+
+    // One click runs the flow inside the app; the status chip reports the end.
+    const [run] = await wd("POST", `${sid}/elements`, { using: "css selector", value: '[data-testid="btn-run"]' });
+    if (!run) throw new Error("no Run button in the toolbar");
+    await wd("POST", `${sid}/element/${run[ELEMENT_KEY]}/click`, {});
+    let last = "";
+    await waitFor("the run to succeed (run-status)", async () => {
+      last = await wd("POST", `${sid}/execute/sync`, {
+        script: 'const s = document.querySelector(\'[data-testid="run-status"]\'); return s ? s.getAttribute("data-status") + " " + s.innerText : "";',
+        args: [],
+      });
+      if (last.startsWith("failed")) throw new Error(`the run failed: ${last}`);
+      return last.startsWith("succeeded");
+    }, 120_000).catch((e) => {
+      throw new Error(`${e.message}; status: ${last}`);
+    });
+    // Every node of the flow ended done (a sink's rows, a transform's counts are drawn).
+    const states = await wd("POST", `${sid}/execute/sync`, {
+      script: 'return [...document.querySelectorAll(\'[data-testid^="node-metrics-"]\')].map(e => e.getAttribute("data-state"));',
+      args: [],
+    });
+    if (states.length !== expected || states.some((s) => s !== "done")) throw new Error(`node states after the run: ${JSON.stringify(states)}`);
   } finally {
     await screenshot(sid);
     await wd("DELETE", sid).catch(() => {});
@@ -161,10 +183,10 @@ function quoteForSelector(s) {
 
 try {
   await main();
-  console.log("ok - desktop app opens the flow and draws its nodes");
+  console.log("ok - desktop app opens the flow, draws its nodes and runs it to the end");
   console.log("1 passed, 0 failed");
 } catch (e) {
-  console.log(`FAIL - desktop app opens the flow and draws its nodes: ${e.message}`);
+  console.log(`FAIL - desktop app opens the flow, draws its nodes and runs it to the end: ${e.message}`);
   console.log("0 passed, 1 failed");
   process.exit(1);
 }

@@ -222,10 +222,11 @@ async function resyncOnce(): Promise<void> {
     return;
   }
   if (first) {
-    // A reloaded page starts on an empty flow: open the one whose run this tab started.
+    // A reloaded page starts on an empty flow, or on the one `sluice serve FLOW` named:
+    // open the one whose run this tab started, unless the user already changed something.
     const path = rememberedPath();
     const f = useFlow.getState();
-    const pristine = f.path === null && !f.dirty && f.doc.nodes.length === 0;
+    const pristine = !f.dirty && f.path !== path;
     if (path && pristine && runs.some((r) => r.path === path)) await openFlow(path, { skipConfirm: true });
   }
 }

@@ -56,6 +56,8 @@ fn setup() -> Setup {
     std::fs::create_dir(ui.path().join("assets")).unwrap();
     std::fs::write(ui.path().join("assets/app.js"), "console.log('designer')").unwrap();
     let server = start_server(work.path(), ui.path());
+    // reqwest is built with rustls and no provider of its own (see connectors::http).
+    sluice::connectors::http::install_crypto_provider();
     Setup { work, _ui: ui, server, http: reqwest::Client::new() }
 }
 

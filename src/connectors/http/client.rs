@@ -155,8 +155,9 @@ pub struct HttpClient {
 }
 
 /// rustls needs one crypto provider per process; Sluice uses ring (as sqlx does). Another
-/// part of the process may have installed one first, which is fine.
-fn install_crypto_provider() {
+/// part of the process may have installed one first, which is fine. Any code of this
+/// process that builds a `reqwest::Client` (tests included) calls this first.
+pub fn install_crypto_provider() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

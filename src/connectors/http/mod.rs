@@ -27,7 +27,7 @@ pub mod request;
 pub mod retry;
 pub mod template;
 
-pub use client::{FailureKind, HttpClient, HttpFailure, HttpResponse, RequestSpec};
+pub use client::{install_crypto_provider, FailureKind, HttpClient, HttpFailure, HttpResponse, RequestSpec};
 pub use config::{AuthConfig, AuthKind, HttpMethod, LimitsConfig, RetryConfig};
 pub use request::RequestTemplate;
 

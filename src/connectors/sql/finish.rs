@@ -100,6 +100,31 @@ pub fn discard(token: &RunToken) {
     })
 }
 
+/// Stores an incremental source's new watermark once the whole run succeeded, after every
+/// SQL commit of the run (see the module docs). A preview ends "successfully" by stopping
+/// the run: its rows went nowhere, so then the watermark does not move.
+pub fn store_watermark_on_success(io: &mut NodeIo, store: crate::state::StateStore, key: String, watermark: crate::state::Watermark) {
+    let token = RunToken::of(io);
+    let handle = tokio::runtime::Handle::current();
+    let node_id = io.node_id().to_string();
+    let t2 = token.clone();
+    let stopped = io.shared.cancel.clone();
+    io.on_success(move || {
+        if stopped.is_cancelled() {
+            discard(&token);
+            return Ok(());
+        }
+        after_commits(&token, move || {
+            handle.block_on(async move {
+                let r = store.set_watermark(&key, &node_id, &watermark).await.map_err(|e| e.to_string());
+                store.close().await;
+                r
+            })
+        })
+    });
+    io.on_failure(move || discard(&t2));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@
 use crate::connectors::http::pagination::{Next, Pager, Pagination};
 use crate::connectors::http::records::{parse_page, split_path, PageError, RecordDecoder, RecordField, ResponseFormat};
 use crate::connectors::http::{AuthConfig, FailureKind, HttpClient, HttpFailure, HttpMethod, LimitsConfig, RequestTemplate, RetryConfig};
-use crate::connectors::sql::finish::{self, RunToken};
+use crate::connectors::sql::finish;
 use crate::exec::{AsyncNode, LogLevel, NodeError, NodeIo, RowError};
 use crate::nodes::{Category, ConfigProblem, NodeContext, NodeKind, NodeMeta, NodeTask, PortSchemas};
 use crate::state::{StateStore, Watermark};
@@ -455,28 +455,7 @@ impl AsyncNode for HttpSourceTask {
                 return Ok(());
             }
             let value = w.newest.expect("moved implies a value");
-            let (store, key, column) = (w.store, w.key, w.field);
-            let token = RunToken::of(io);
-            let handle = tokio::runtime::Handle::current();
-            let node_id = this.node_id.clone();
-            let t2 = token.clone();
-            // A preview ends "successfully" by stopping the run: its rows went nowhere, so
-            // the watermark must not move.
-            let stopped = io.shared.cancel.clone();
-            io.on_success(move || {
-                if stopped.is_cancelled() {
-                    finish::discard(&token);
-                    return Ok(());
-                }
-                finish::after_commits(&token, move || {
-                    handle.block_on(async move {
-                        let r = store.set_watermark(&key, &node_id, &Watermark { column, value }).await.map_err(|e| e.to_string());
-                        store.close().await;
-                        r
-                    })
-                })
-            });
-            io.on_failure(move || finish::discard(&t2));
+            finish::store_watermark_on_success(io, w.store, w.key, Watermark { column: w.field, value });
         }
         Ok(())
     }

@@ -13,7 +13,7 @@
 use crate::connectors::sql::db::{Access, Db};
 use crate::connectors::sql::design::{self, DesignError, TableAnswer};
 use crate::connectors::sql::dialect::bind_named_params;
-use crate::connectors::sql::finish::{self, RunToken};
+use crate::connectors::sql::finish;
 use crate::connectors::sql::read::{fetch, fetch_all, Decoded};
 use crate::connectors::sql::types::{convert_value, ColKind};
 use crate::connectors::sql::{ConnectionSpec, Driver};
@@ -662,27 +662,7 @@ impl AsyncNode for SqlSourceTask {
 
         // The new watermark is stored once the whole run succeeded, after the commits.
         if let (Some((_, column, _, store, key)), true, Some(value)) = (watermark, moved, newest) {
-            let token = RunToken::of(io);
-            let handle = tokio::runtime::Handle::current();
-            let node_id = self.node_id.clone();
-            let t2 = token.clone();
-            // A preview that had its rows ends "successfully" by stopping the run: its rows
-            // went nowhere, so the watermark must not move.
-            let stopped = io.shared.cancel.clone();
-            io.on_success(move || {
-                if stopped.is_cancelled() {
-                    finish::discard(&token);
-                    return Ok(());
-                }
-                finish::after_commits(&token, move || {
-                    handle.block_on(async move {
-                        let r = store.set_watermark(&key, &node_id, &Watermark { column, value }).await.map_err(|e| e.to_string());
-                        store.close().await;
-                        r
-                    })
-                })
-            });
-            io.on_failure(move || finish::discard(&t2));
+            finish::store_watermark_on_success(io, store, key, Watermark { column, value });
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 #[cfg(feature = "sql")]
 mod db;
 mod docs;
+#[cfg(feature = "http")]
+mod listen;
 mod render;
 mod runs;
 mod serve;
@@ -109,6 +111,10 @@ enum Command {
     },
     /// Open the designer in a web browser, served from this machine only (127.0.0.1).
     Serve(serve::ServeArgs),
+    /// Run a flow as a webhook listener: take requests on its webhook_source paths, queue
+    /// them durably, and run the flow on small batches of events.
+    #[cfg(feature = "http")]
+    Listen(listen::ListenArgs),
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -151,6 +157,8 @@ pub fn main() -> i32 {
             #[cfg(feature = "sql")]
             Command::Runs { command } => runs::runs(command).await,
             Command::Serve(args) => serve::serve(args).await,
+            #[cfg(feature = "http")]
+            Command::Listen(args) => listen::listen(args).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK

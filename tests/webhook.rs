@@ -516,13 +516,13 @@ fn a_listener_killed_after_answering_delivers_at_its_next_start() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
     write_flow(dir.path(), json!({"path": "/hooks/tickets", "auth": hmac_auth(), "fields": ticket_fields()}), "csv_sink", csv_sink());
-    let start = || -> (Child, String) {
+    let start = |n: u32| -> (Child, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["listen", "hook.flow.json", "--port", "0", "--batch-wait-ms", "10"])
             .current_dir(dir.path())
             .env("SLUICE_STATE_DIR", dir.path().join("state"))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join(format!("stderr-{n}.txt"))).unwrap()))
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -533,9 +533,10 @@ fn a_listener_killed_after_answering_delivers_at_its_next_start() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
 
-    // The output folder is gone: every run fails, the events stay queued.
-    let (mut first, address) = start();
+    // A file where the output folder should be: every run fails, the events stay queued.
+    let (mut first, address) = start(1);
     std::fs::remove_dir(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("out"), "in the way").unwrap();
     let mut sent: Vec<String> = rt.block_on(async {
         let mut ids = Vec::new();
         for i in 0..3 {
@@ -545,12 +546,14 @@ fn a_listener_killed_after_answering_delivers_at_its_next_start() {
         }
         ids
     });
+    let first_log = dir.path().join("stderr-1.txt");
+    rt.block_on(wait_for("a failed run", || std::fs::read_to_string(&first_log).unwrap_or_default().contains("kept in the queue")));
     // SIGKILL: no clean-up of any kind.
     first.kill().unwrap();
     first.wait().unwrap();
 
-    std::fs::create_dir(dir.path().join("out")).unwrap();
-    let (mut second, _) = start();
+    std::fs::remove_file(dir.path().join("out")).unwrap();
+    let (mut second, _) = start(2);
     let out = dir.path().join("out/events.csv");
     rt.block_on(wait_for("the events answered before the kill", || csv_rows(&out).len() >= 3));
     let ok = Command::new("kill").args(["-INT", &second.id().to_string()]).status().unwrap();
@@ -560,4 +563,6 @@ fn a_listener_killed_after_answering_delivers_at_its_next_start() {
     got.sort();
     sent.sort();
     assert_eq!(got, sent, "every event exactly once");
+    let second_log = std::fs::read_to_string(dir.path().join("stderr-2.txt")).unwrap();
+    assert!(second_log.contains("3 events queued before for node hook run first"), "{second_log}");
 }

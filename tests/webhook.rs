@@ -504,7 +504,7 @@ fn the_cli_prints_the_address_takes_events_and_stops_on_ctrl_c() {
     assert!(stderr.contains(&format!("202 hook {event_id} (1 record)")), "{stderr}");
     assert!(stderr.contains("401 hook from 127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("accepted 1 (and 0 repeated), rejected 1 (401: 1"), "{stderr}");
-    assert!(stderr.contains("1 events delivered, 0 still queued"), "{stderr}");
+    assert!(stderr.contains("events delivered: 1, still queued for the next start: 0"), "{stderr}");
     assert!(!stderr.contains(SECRET), "the secret must never be printed");
 }
 

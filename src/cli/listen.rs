@@ -154,7 +154,7 @@ fn print_event(ev: &ListenerEvent) {
 fn print_totals(s: &ListenerStats, queued: Option<u64>) {
     let rejected = s.rejected_auth + s.rejected_too_large + s.rejected_body + s.rejected_method + s.not_stored;
     eprintln!(
-        "accepted {} (and {} repeated), rejected {rejected} (401: {}, 413: {}, 400: {}, 405: {}, 503: {}); runs {} succeeded, {} failed; {} events delivered{}",
+        "accepted {} (and {} repeated), rejected {rejected} (401: {}, 413: {}, 400: {}, 405: {}, 503: {}); runs {} succeeded, {} failed; events delivered: {}{}",
         s.accepted,
         s.duplicates,
         s.rejected_auth,
@@ -166,7 +166,7 @@ fn print_totals(s: &ListenerStats, queued: Option<u64>) {
         s.batches_failed,
         s.events_delivered,
         match queued {
-            Some(n) => format!(", {n} still queued for the next start"),
+            Some(n) => format!(", still queued for the next start: {n}"),
             None => String::new(),
         }
     );

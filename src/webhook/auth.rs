@@ -296,7 +296,7 @@ impl Verifier {
             let next = [("{body}", 0), ("{timestamp}", 1)].into_iter().filter_map(|(p, w)| rest.find(p).map(|i| (i, p, w))).min();
             match next {
                 Some((i, p, which)) => {
-                    mac.update(rest[..i].as_bytes());
+                    mac.update(&rest.as_bytes()[..i]);
                     if which == 0 {
                         mac.update(body);
                     } else {

@@ -44,6 +44,9 @@ pub use queue::{queue_path, EventQueue, NodeBacklog, QueueError};
 /// The port `sluice listen` uses unless told otherwise.
 pub const DEFAULT_PORT: u16 = 8787;
 
+/// How long a clean stop waits for requests still being answered.
+const SERVER_STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// How events are grouped into runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
@@ -261,8 +264,11 @@ impl Listener {
     /// finishes, queued events stay for the next start.
     pub async fn shutdown(mut self) -> Stopped {
         self.stop_server.cancel();
-        if let Some(s) = self.server.take() {
-            let _ = s.await;
+        if let Some(mut s) = self.server.take() {
+            // Requests being answered finish; one that stalls is not waited for long.
+            if tokio::time::timeout(SERVER_STOP_GRACE, &mut s).await.is_err() {
+                s.abort();
+            }
         }
         self.stop_worker.cancel();
         if let Some(w) = self.worker.take() {
@@ -333,7 +339,13 @@ pub async fn start_listener(options: ListenerOptions) -> Result<Listener, Listen
                 continue;
             }
         };
-        let records_path = event::records_path(config.records_path.as_deref()).map_err(|e| ListenError::Unusable(format!("node '{}': {e}", node.id)))?;
+        let records_path = match event::records_path(config.records_path.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(format!("node '{}': {e}", node.id));
+                continue;
+            }
+        };
         endpoints.push(Arc::new(Endpoint { node_id: node.id.clone(), config, verifier, records_path }));
     }
     if plan.nodes.iter().all(|n| n.kind_name != "webhook_source") {

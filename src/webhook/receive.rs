@@ -52,7 +52,7 @@ impl Receiver {
         let mut router = Router::new();
         for ep in &self.endpoints {
             let (receiver, ep) = (self.clone(), ep.clone());
-            router = router.route(&ep.path_owned(), any(move |req: Request<Body>| receive(receiver.clone(), ep.clone(), req)));
+            router = router.route(&ep.config.path.clone(), any(move |req: Request<Body>| receive(receiver.clone(), ep.clone(), req)));
         }
         router
     }
@@ -85,10 +85,6 @@ impl Receiver {
 }
 
 impl Endpoint {
-    fn path_owned(&self) -> String {
-        self.config.path.clone()
-    }
-
     fn allows(&self, method: &Method) -> bool {
         self.config.methods.iter().any(|m| m.as_str() == method.as_str())
     }
@@ -110,8 +106,11 @@ async fn receive(rx: Arc<Receiver>, ep: Arc<Endpoint>, req: Request<Body>) -> Re
     if declared.is_some_and(|n| n > limit) {
         return rx.reject(&ep, StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes (max_body_bytes)"), remote);
     }
-    let bytes = match read_body(body, limit).await {
+    let bytes = match tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, limit)).await.unwrap_or(Err(BodyError::Slow)) {
         Ok(b) => b,
+        Err(BodyError::Slow) => {
+            return rx.reject(&ep, StatusCode::REQUEST_TIMEOUT, format!("the body took longer than {}s to arrive", BODY_READ_TIMEOUT.as_secs()), remote)
+        }
         Err(BodyError::TooLarge) => {
             return rx.reject(&ep, StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes (max_body_bytes)"), remote)
         }
@@ -171,8 +170,13 @@ fn captured_headers(ep: &Endpoint, headers: &HeaderMap) -> std::collections::BTr
         .collect()
 }
 
+/// How long a sender may take to send its body: a slow or stalled one must not hold a
+/// connection (and a clean stop) forever.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 enum BodyError {
     TooLarge,
+    Slow,
     Broken(String),
 }
 

@@ -114,13 +114,14 @@ impl WebhookSourceConfig {
     }
 }
 
-/// Problems with a webhook path, as a message.
+/// Problems with a webhook path, as a message. Only plain characters are allowed, so a
+/// path can never be taken for a route pattern (`{id}`, `*rest`) or need escaping.
 pub fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("{path:?} must start with '/', e.g. /hooks/tickets"));
     }
-    if let Some(c) = path.chars().find(|c| matches!(c, '?' | '#' | '{' | '}' | '*' | '%') || c.is_whitespace() || c.is_control()) {
-        return Err(format!("{path:?} holds {c:?}; a webhook path is plain segments like /hooks/tickets"));
+    if let Some(c) = path.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~'))) {
+        return Err(format!("{path:?} holds {c:?}; use letters, digits, '-', '_', '.' and '/' as in /hooks/tickets"));
     }
     if path.contains("//") {
         return Err(format!("{path:?} has an empty segment"));
@@ -335,6 +336,14 @@ mod tests {
         });
         let got = fields(kind().check(&config, &NodeContext::default(), &PortSchemas::new()));
         assert_eq!(got, vec!["path", "methods/1", "headers/0/header", "fields/0/name", "samples/0"]);
+    }
+
+    #[test]
+    fn paths_are_plain() {
+        assert!(check_path("/hooks/tickets-v2/zendesk_1.0").is_ok());
+        for bad in ["hooks", "/hooks/:id", "/hooks/{id}", "/hooks/*", "/hooks//x", "/hooks/a b", "/hooks?x=1", "/工单"] {
+            assert!(check_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -17,3 +17,5 @@ pub mod plan;
 pub mod script;
 pub mod state;
 pub mod value;
+#[cfg(feature = "http")]
+pub mod webhook;

@@ -5,6 +5,8 @@
 mod db;
 mod dlq;
 mod docs;
+#[cfg(feature = "http")]
+mod listen;
 mod render;
 mod runs;
 mod serve;
@@ -116,6 +118,10 @@ enum Command {
     },
     /// Open the designer in a web browser, served from this machine only (127.0.0.1).
     Serve(serve::ServeArgs),
+    /// Run a flow as a webhook listener: take requests on its webhook_source paths, queue
+    /// them durably, and run the flow on small batches of events.
+    #[cfg(feature = "http")]
+    Listen(listen::ListenArgs),
     /// Print the JSON Schema of flow files.
     Schema,
     /// Regenerate the generated docs (docs/flow.schema.json, docs/nodes.md).
@@ -160,6 +166,8 @@ pub fn main() -> i32 {
             #[cfg(feature = "sql")]
             Command::Dlq { command } => dlq::dlq(command).await,
             Command::Serve(args) => serve::serve(args).await,
+            #[cfg(feature = "http")]
+            Command::Listen(args) => listen::listen(args).await,
             Command::Schema => {
                 print!("{}", flow_schema_json());
                 EXIT_OK

@@ -87,6 +87,8 @@ impl Registry {
         r.add(sources::sql::SqlSource);
         #[cfg(feature = "http")]
         r.add(sources::http::HttpSource);
+        #[cfg(feature = "http")]
+        r.add(sources::webhook::WebhookSource);
         // Transforms
         r.add(transforms::filter::Filter);
         r.add(transforms::map_fields::MapFields);

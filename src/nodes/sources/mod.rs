@@ -9,3 +9,5 @@ pub mod json;
 pub mod sql;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod webhook;

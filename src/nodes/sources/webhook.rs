@@ -141,7 +141,7 @@ impl NodeKind for WebhookSource {
             title: "Receive webhooks",
             description: "Events other systems push over HTTP (a ticket changed, a chat ended): checks a shared token or HMAC signature, keeps each request in a durable queue and runs the flow on small batches of events with `sluice listen`. Elsewhere it emits its sample bodies.",
             keywords: &["webhook", "http", "push", "event", "callback", "trigger", "listen", "hmac", "signature", "zendesk", "github", "realtime"],
-            icon: "braces",
+            icon: "webhook",
         }
     }
 

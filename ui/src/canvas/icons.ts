@@ -35,6 +35,7 @@ import {
   TableColumnsSplit,
   Terminal,
   Upload,
+  Webhook,
   type LucideIcon,
 } from "lucide-react";
 
@@ -66,6 +67,7 @@ export const KIND_ICONS: Record<string, LucideIcon> = {
   send: Send,
   sheet: Sheet,
   sigma: Sigma,
+  webhook: Webhook,
   sparkles: Sparkles,
   table: Table,
   "table-columns": TableColumnsSplit,

@@ -142,6 +142,9 @@ try {
       null,
       { timeout: 5_000 },
     );
+    // Jumping to the line scrolls the editor, not the window: the toolbar stays in view.
+    const bar = await page.getByTestId("toolbar").boundingBox();
+    assert(bar && bar.y >= 0, `the toolbar is still in view (top at ${bar?.y})`);
     await page.screenshot({ path: join(OUT, "run-script-error.png") });
   });
 

@@ -279,3 +279,59 @@ async fn without_any_designer_build_the_root_page_says_how_to_build_it() {
     assert!(html.contains("npm --prefix ui ci &amp;&amp; npm --prefix ui run build"), "{html}");
     drop(server);
 }
+
+#[tokio::test]
+async fn serve_with_listen_takes_webhooks_for_a_flow_beside_the_designer() {
+    sluice::connectors::http::install_crypto_provider();
+    let work = tempfile::tempdir().unwrap();
+    let flow = json!({
+        "version": 1,
+        "name": "hook",
+        "nodes": [
+            {"id": "hook", "kind": "webhook_source", "config": {
+                "path": "/hooks/tickets",
+                "auth": {"type": "token", "secret_env": "SERVE_HOOK_TOKEN", "header": "X-Token"},
+                "fields": [{"name": "ticket_id", "type": "int"}, {"name": "status", "type": "string"}]
+            }},
+            {"id": "out", "kind": "csv_sink", "config": {"path": "out/events.csv", "if_exists": "append"}}
+        ],
+        "edges": [{"from": "hook", "from_port": "out", "to": "out", "to_port": "in"}]
+    });
+    std::fs::write(work.path().join("hook.flow.json"), serde_json::to_string_pretty(&flow).unwrap()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--port", "0", "--listen", "hook.flow.json", "--listen-port", "0"])
+        .current_dir(work.path())
+        .env("SERVE_HOOK_TOKEN", "s3cret")
+        .env("SLUICE_STATE_DIR", work.path().join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let hook_url = lines.next().unwrap().unwrap();
+    let hook_url = hook_url.strip_prefix("Sluice listening: ").unwrap_or_else(|| panic!("first line names the webhook: {hook_url}")).to_string();
+    assert!(hook_url.starts_with("http://127.0.0.1:") && hook_url.ends_with("/hooks/tickets"), "{hook_url}");
+    let designer = lines.next().unwrap().unwrap();
+    assert!(designer.starts_with("Sluice designer: http://127.0.0.1:"), "{designer}");
+
+    let http = reqwest::Client::new();
+    let refused = http.post(&hook_url).header("X-Token", "guess").json(&json!({"ticket_id": 1, "status": "open"})).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let taken = http.post(&hook_url).header("X-Token", "s3cret").json(&json!({"ticket_id": 7, "status": "solved"})).send().await.unwrap();
+    assert_eq!(taken.status().as_u16(), 202);
+
+    let out = work.path().join("out/events.csv");
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "a header and the one accepted event: {text}");
+    assert!(rows[1].starts_with("7,solved,"), "{}", rows[1]);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -48,6 +48,16 @@ pub struct ServeArgs {
     /// the ui/dist of the source tree this binary was built in, then ./ui/dist.
     #[arg(long, value_name = "DIR")]
     ui_dir: Option<PathBuf>,
+    /// Also run this webhook-triggered flow as a listener, as `sluice listen` does (repeat
+    /// for several flows). Its endpoints are printed as `Sluice listening: URL` lines.
+    #[cfg(feature = "http")]
+    #[arg(long, value_name = "FLOW")]
+    listen: Vec<PathBuf>,
+    /// Port of the first --listen flow's endpoints (the next flows take the next ports);
+    /// 0 picks free ports. Listeners bind to 127.0.0.1, like the designer.
+    #[cfg(feature = "http")]
+    #[arg(long, default_value_t = crate::webhook::DEFAULT_PORT)]
+    listen_port: u16,
 }
 
 #[derive(Clone)]
@@ -103,6 +113,16 @@ pub async fn serve(args: ServeArgs) -> i32 {
         std::process::exit(EXIT_INTERRUPTED);
     });
 
+    // Webhook listeners have endpoints of their own (on their own ports, outside the
+    // designer's token: the callers are other systems, which authenticate by the flow's
+    // token or signature). They start before the address is printed, so a flow that cannot
+    // be listened for stops `serve` at once with the reason.
+    #[cfg(feature = "http")]
+    let listeners = match start_listeners(&args.listen, args.listen_port).await {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+
     let url = format!("http://127.0.0.1:{port}/?token={}", state.token);
     println!("{URL_LINE_PREFIX}{url}");
     let _ = std::io::stdout().flush();
@@ -121,6 +141,12 @@ pub async fn serve(args: ServeArgs) -> i32 {
     let result = axum::serve(listener, router(state, ui_dir)).with_graceful_shutdown(stopped.cancelled_owned()).await;
     // Runs still going end as cancelled, their partial outputs discarded, before we exit.
     service.shutdown().await;
+    // Listeners stop taking requests and finish their running batch; queued events stay
+    // for the next start.
+    #[cfg(feature = "http")]
+    for l in listeners {
+        l.shutdown().await;
+    }
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
@@ -128,6 +154,42 @@ pub async fn serve(args: ServeArgs) -> i32 {
             EXIT_RUN_FAILED
         }
     }
+}
+
+/// Starts a listener per `--listen` flow; on a failure stops those already started and
+/// answers the exit code.
+#[cfg(feature = "http")]
+async fn start_listeners(flows: &[PathBuf], first_port: u16) -> Result<Vec<crate::webhook::Listener>, i32> {
+    use crate::webhook::{start_listener, ListenError, ListenerOptions};
+    let mut started = Vec::new();
+    for (i, flow) in flows.iter().enumerate() {
+        let mut options = ListenerOptions::new(flow, crate::app::default_state_dir());
+        let port = if first_port == 0 { 0 } else { first_port.saturating_add(i as u16) };
+        options.bind = std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        match start_listener(options).await {
+            Ok(l) => {
+                for ep in l.endpoints() {
+                    println!("{}{}", super::listen::URL_LINE_PREFIX, ep.url);
+                    eprintln!("  {}: node {}, {} with {} auth", flow.display(), ep.node_id, ep.methods.join("/"), ep.auth);
+                }
+                started.push(l);
+            }
+            Err(e) => {
+                match &e {
+                    ListenError::InvalidFlow(d) => eprintln!("{}", super::render::diagnostics_text(flow, d)),
+                    other => eprintln!("error: cannot listen for {}: {other}", flow.display()),
+                }
+                for l in started {
+                    l.shutdown().await;
+                }
+                return Err(match e {
+                    ListenError::Unavailable(_) => EXIT_RUN_FAILED,
+                    _ => EXIT_INVALID,
+                });
+            }
+        }
+    }
+    Ok(started)
 }
 
 fn router(state: ServerState, ui_dir: Option<PathBuf>) -> Router {

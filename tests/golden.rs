@@ -129,9 +129,14 @@ async fn every_example_flow_validates_and_runs() {
     assert!(!flows.is_empty(), "no example flows found");
     let work = tempfile::tempdir().unwrap();
     copy_dir(&root, work.path());
+    // Needs live APIs and credentials; tests/http_seed_example.rs runs it against local ones.
+    const RUN_ELSEWHERE: &[&str] = &["http-ticket-api-to-crm/ticket-api-to-crm.flow.json"];
     let mut failures = Vec::new();
     for flow in &flows {
         let rel = flow.strip_prefix(&root).unwrap();
+        if RUN_ELSEWHERE.iter().any(|p| rel == Path::new(p)) {
+            continue;
+        }
         match run_flow(&work.path().join(rel)).await {
             Err(e) => failures.push(format!("{}: invalid:\n{e}", rel.display())),
             Ok(s) if s.status != RunStatus::Succeeded => failures.push(format!("{}: run {:?}: {:?}", rel.display(), s.status, s.error)),

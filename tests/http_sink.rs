@@ -314,3 +314,41 @@ async fn basic_auth_and_a_query_api_key_reach_the_api_and_keys_stay_out_of_messa
     let msg = errors.json()[0]["_error_message"].as_str().unwrap().to_string();
     assert!(msg.contains("400") && !msg.contains("qk-secret"), "{msg}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rate_limit_spaces_requests_out() {
+    // A lower bound only: a limited sink can never be faster than its rate, however slow
+    // the machine, so this cannot flake; how fast an unlimited one is belongs to bench/.
+    let arrivals: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+    let a = arrivals.clone();
+    let app = axum::Router::new().route(
+        "/tickets",
+        post(move || {
+            let a = a.clone();
+            async move {
+                a.lock().unwrap().push(std::time::Instant::now());
+                json_reply(201, &json!({"ok": true}))
+            }
+        }),
+    );
+    let base = serve(app).await;
+    let flow = node_flow(
+        fields(),
+        rows(6),
+        "http_sink",
+        json!({
+            "url": format!("{base}/tickets"),
+            "retry": fast_retry(1),
+            "limits": {"concurrency": 4, "requests_per_second": 20, "burst": 1}
+        }),
+    );
+    let (s, errors) = run(&flow).await;
+    assert_eq!(s.status, RunStatus::Succeeded, "{:?}", s.error);
+    assert!(errors.rows.is_empty());
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 6, "one request per row");
+    let span = *arrivals.iter().max().unwrap() - *arrivals.iter().min().unwrap();
+    // Six requests at 20/s with a burst of 1: five gaps of 50 ms (with slack for the
+    // clocks of two tasks).
+    assert!(span >= std::time::Duration::from_millis(200), "six requests at 20/s arrived within {span:?}");
+}

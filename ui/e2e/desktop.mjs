@@ -12,8 +12,9 @@
 // A zero-dependency WebDriver client over fetch: WebKitWebDriver speaks plain W3C WebDriver,
 // and the four calls used here do not justify webdriverio's 100+ packages.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const TIMEOUT_MS = 60_000;
@@ -21,6 +22,7 @@ const POLL_MS = 250;
 const ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCREENSHOT = resolve(HERE, "out", "desktop.png");
+const SCREENSHOT_BUILD = resolve(HERE, "out", "desktop-build.png");
 const DRIVER = (process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4445").replace(/\/$/, "");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -159,18 +161,122 @@ async function main() {
       args: [],
     });
     if (states.length !== expected || states.some((s) => s !== "done")) throw new Error(`node states after the run: ${JSON.stringify(states)}`);
+    await screenshot(sid, SCREENSHOT);
+
+    await buildSaveAndReopen(sid);
   } finally {
-    await screenshot(sid);
+    await screenshot(sid, SCREENSHOT_BUILD);
     await wd("DELETE", sid).catch(() => {});
   }
 }
 
-async function screenshot(sid) {
+const script = (sid, body, args = []) => wd("POST", `${sid}/execute/sync`, { script: body, args });
+
+/** Centre of the first element matching `selector`, in viewport pixels. */
+async function centreOf(sid, selector) {
+  const r = await script(sid, "const e = document.querySelector(arguments[0]); if (!e) return null; const b = e.getBoundingClientRect(); return [Math.round(b.x + b.width / 2), Math.round(b.y + b.height / 2)];", [selector]);
+  if (!r) throw new Error(`nothing on screen matches ${selector}`);
+  return r;
+}
+
+async function click(sid, selector) {
+  const [el] = await wd("POST", `${sid}/elements`, { using: "css selector", value: selector });
+  if (!el) throw new Error(`nothing matches ${selector}`);
+  await wd("POST", `${sid}/element/${el[ELEMENT_KEY]}/click`, {});
+  return el[ELEMENT_KEY];
+}
+
+/** A real mouse drag (W3C actions), from one element's centre to another's. */
+async function drag(sid, fromSelector, toSelector) {
+  const [x1, y1] = await centreOf(sid, fromSelector);
+  const [x2, y2] = await centreOf(sid, toSelector);
+  const move = (x, y, duration) => ({ type: "pointerMove", duration, x, y, origin: "viewport" });
+  await wd("POST", `${sid}/actions`, {
+    actions: [
+      {
+        type: "pointer",
+        id: "mouse",
+        parameters: { pointerType: "mouse" },
+        actions: [move(x1, y1, 0), { type: "pointerDown", button: 0 }, move(Math.round((x1 + x2) / 2), Math.round((y1 + y2) / 2), 150), move(x2, y2, 150), { type: "pointerUp", button: 0 }],
+      },
+    ],
+  });
+  await wd("DELETE", `${sid}/actions`).catch(() => {});
+}
+
+const doc = (sid) => script(sid, "return window.__sluice.store.getState().doc;");
+
+/**
+ * What a first-time user does in the desktop app: a new flow, three kinds added from the
+ * palette (double-click), laid out, wired with the mouse, forms filled; then it is saved
+ * and opened again through the app's IPC (the native save dialog itself cannot be driven
+ * through WebDriver, so the path is given to the same `save_flow` call the dialog feeds).
+ */
+async function buildSaveAndReopen(sid) {
+  await click(sid, '[data-testid="btn-new"]');
+  await waitFor("an empty new flow", async () => (await doc(sid)).nodes.length === 0, 10_000);
+  for (const kind of ["csv_source", "filter", "csv_sink"]) {
+    const [el] = await wd("POST", `${sid}/elements`, { using: "css selector", value: `[data-testid="palette-item-${kind}"]` });
+    if (!el) throw new Error(`no palette item for ${kind}`);
+    await script(sid, "arguments[0].scrollIntoView({block: 'center'}); arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));", [el]);
+  }
+  await waitFor("three nodes from the palette", async () => (await doc(sid)).nodes.length === 3, 10_000);
+  await click(sid, '[data-testid="btn-layout"]');
+  await sleep(800);
+  await click(sid, '[data-testid="btn-fit"]');
+  await sleep(500);
+  const ids = Object.fromEntries((await doc(sid)).nodes.map((n) => [n.kind, n.id]));
+  const handle = (id, type, port) => `.react-flow__node[data-id="${id}"] .react-flow__handle.${type}[data-handleid="${port}"]`;
+  await drag(sid, handle(ids.csv_source, "source", "out"), handle(ids.filter, "target", "in"));
+  await drag(sid, handle(ids.filter, "source", "out"), handle(ids.csv_sink, "target", "in"));
+  await waitFor("two wires drawn with the mouse", async () => (await doc(sid)).edges.length === 2, 10_000).catch(async (e) => {
+    throw new Error(`${e.message}; edges: ${JSON.stringify((await doc(sid)).edges)}`);
+  });
+
+  const fill = async (nodeId, testId, text) => {
+    await click(sid, `.react-flow__node[data-id="${nodeId}"] .flow-node__title, .react-flow__node[data-id="${nodeId}"]`);
+    await waitFor(`the form of ${nodeId}`, async () => (await script(sid, "return document.querySelector('[data-testid=\"node-id-input\"]')?.value;")) === nodeId, 10_000);
+    const el = await click(sid, `[data-testid="${testId}"]`);
+    await wd("POST", `${sid}/element/${el}/value`, { text });
+  };
+  await fill(ids.csv_source, "input-path", "tickets.csv");
+  await fill(ids.filter, "input-condition", 'priority == "urgent"');
+  await fill(ids.csv_sink, "input-path", "out/urgent.csv");
+  await waitFor("the forms' values in the flow", async () => {
+    const nodes = Object.fromEntries((await doc(sid)).nodes.map((n) => [n.kind, n.config]));
+    return nodes.csv_source.path === "tickets.csv" && nodes.filter.condition === 'priority == "urgent"' && nodes.csv_sink.path === "out/urgent.csv";
+  }, 10_000).catch(async (e) => {
+    throw new Error(`${e.message}; configs: ${JSON.stringify((await doc(sid)).nodes.map((n) => n.config))}`);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), "sluice-desktop-"));
+  const path = join(dir, "urgent.flow.json");
+  // The source's file beside the flow, so the reopened flow checks clean.
+  writeFileSync(join(dir, "tickets.csv"), readFileSync(resolve(HERE, "..", "..", "flows-examples", "data", "tickets.csv")));
+  const saved = await wd("POST", `${sid}/execute/async`, {
+    script:
+      "const [path, done] = arguments; const f = window.__sluice.store.getState();" +
+      "window.__TAURI_INTERNALS__.invoke('call', { req: { op: 'save_flow', path, flow: f.doc } }).then((r) => done(r.text), (e) => done('ERROR ' + JSON.stringify(e)));",
+    args: [path],
+  });
+  if (typeof saved !== "string" || saved.startsWith("ERROR")) throw new Error(`save_flow over IPC: ${saved}`);
+  if (readFileSync(path, "utf8") !== saved) throw new Error("the file on disk differs from the text save_flow answered");
+  await script(sid, "window.__sluice.store.getState().load({version: 1, name: 'blank', nodes: [], edges: []}, null);");
+  await script(sid, "window.__sluice.openFlow(arguments[0], {skipConfirm: true});", [path]);
+  await waitFor("the saved flow reopened", async () => (await doc(sid)).nodes.length === 3 && (await doc(sid)).edges.length === 2, 10_000);
+  const again = await wd("POST", `${sid}/execute/async`, {
+    script: "const done = arguments[0]; window.__TAURI_INTERNALS__.invoke('call', { req: { op: 'format_flow', flow: window.__sluice.store.getState().doc } }).then((r) => done(r.text), (e) => done('ERROR ' + JSON.stringify(e)));",
+    args: [],
+  });
+  if (again !== saved) throw new Error("the reopened flow would not save byte-identical");
+}
+
+async function screenshot(sid, file) {
   try {
     const png = await wd("GET", `${sid}/screenshot`);
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    writeFileSync(SCREENSHOT, Buffer.from(png, "base64"));
-    console.log(`screenshot: ${SCREENSHOT}`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(png, "base64"));
+    console.log(`screenshot: ${file}`);
   } catch (e) {
     console.log(`no screenshot: ${e.message}`);
   }
@@ -183,10 +289,10 @@ function quoteForSelector(s) {
 
 try {
   await main();
-  console.log("ok - desktop app opens the flow, draws its nodes and runs it to the end");
+  console.log("ok - desktop app opens the flow, draws its nodes, runs it to the end; a new flow built from the palette is saved and reopened");
   console.log("1 passed, 0 failed");
 } catch (e) {
-  console.log(`FAIL - desktop app opens the flow, draws its nodes and runs it to the end: ${e.message}`);
+  console.log(`FAIL - desktop app: ${e.message}`);
   console.log("0 passed, 1 failed");
   process.exit(1);
 }

@@ -587,6 +587,11 @@ fn configs_are_checked_before_anything_is_sent() {
     }
     let e = plan_errors(&source_flow(json!({"url": "not a url"})), Path::new("."));
     assert!(e.contains("is not a URL"), "{e}");
+    // An unset variable is the one problem named: the placeholder text is not judged as a
+    // URL as well.
+    let e = plan_errors(&source_flow(json!({"url": "${env:SLUICE_TEST_SURELY_UNSET_BASE}/tickets"})), Path::new("."));
+    assert!(e.contains("SLUICE_TEST_SURELY_UNSET_BASE is not set"), "{e}");
+    assert!(!e.contains("is not a URL"), "{e}");
 }
 
 fn url_decode(body: &str) -> HashMap<String, String> {

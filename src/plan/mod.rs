@@ -147,11 +147,19 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
     // Configs: substitution, schema, typed parse; ports come from the typed config.
     let mut node_ports: Vec<Option<Ports>> = Vec::new();
     let mut node_configs: Vec<serde_json::Value> = Vec::new();
+    // Nodes whose config still holds `${…}` that could not be resolved: their kind's own
+    // checks would judge the placeholder text (a URL "${base}/api" is not a URL) and bury
+    // the one real problem — the missing param or variable — under false ones.
+    let mut unresolved: Vec<bool> = Vec::new();
     for n in &flow.nodes {
         let config = match substitute_config(&n.config, &params) {
-            Ok(c) => c,
+            Ok(c) => {
+                unresolved.push(false);
+                c
+            }
             Err(errs) => {
                 diags.extend(errs.into_iter().map(|d| d.node(&n.id)));
+                unresolved.push(true);
                 n.config.clone()
             }
         };
@@ -292,6 +300,9 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
         // one pass reports every problem.
         for (i, n) in flow.nodes.iter().enumerate() {
             let (Some(kind), Some(_)) = (reg.get(&n.kind), &node_ports[i]) else { continue };
+            if unresolved[i] {
+                continue;
+            }
             let ctx = node_context(n, base_dir, &params, &flow.settings);
             diags.extend(kind.check(&node_configs[i], &ctx, &PortSchemas::new()).into_iter().map(|p| problem_diag(&n.id, p)));
         }
@@ -321,14 +332,15 @@ fn check_and_plan(flow: &FlowFile, base_dir: &Path, given: &BTreeMap<String, Str
             }
         }
         let ctx = NodeContext { input_schemas: inputs.clone(), ..ctx };
-        let problems = kind.check(&node_configs[i], &ctx, &inputs);
-        if !problems.is_empty() {
+        if !unresolved[i] {
+            diags.extend(kind.check(&node_configs[i], &ctx, &inputs).into_iter().map(|p| problem_diag(&n.id, p)));
         }
-        diags.extend(problems.into_iter().map(|p| problem_diag(&n.id, p)));
         let mut outputs = match kind.output_schemas(&node_configs[i], &ctx, &inputs) {
             Ok(o) => o,
             Err(p) => {
-                diags.push(problem_diag(&n.id, p));
+                if !unresolved[i] {
+                    diags.push(problem_diag(&n.id, p));
+                }
                 PortSchemas::new()
             }
         };

@@ -221,3 +221,28 @@ async fn sqlite_pre_and_post_sql_run_several_statements_in_both_transaction_mode
     }
     h.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_run_transaction_names_a_missing_table_from_inside_the_transaction() {
+    // The database file does not exist when the flow is planned, so the table is found
+    // missing only inside the run's transaction, which holds SQLite's one connection; the
+    // "did you mean" must be read on that connection (asking the pool waited 30 s for it
+    // and then claimed the database had no tables).
+    let dir = tempfile::tempdir().unwrap();
+    let f = json!({
+        "version": 1,
+        "name": "missing table",
+        "nodes": [
+            {"id": "rows", "kind": "inline_rows", "config": {"rows": [{"id": 1}]}},
+            {"id": "write", "kind": "sql_sink", "config": {
+                "url": "sqlite:crm.db", "table": "ticket", "transaction": "run",
+                "pre_sql": ["CREATE TABLE tickets (id INTEGER)"]
+            }}
+        ],
+        "edges": [{"from": "rows", "from_port": "out", "to": "write", "to_port": "in"}]
+    });
+    let (s, _) = common::run_capture(&f.to_string(), dir.path(), &[]).await;
+    assert_eq!(s.status, RunStatus::Failed);
+    let e = s.error.unwrap_or_default();
+    assert!(e.contains("there is no table 'ticket'") && e.contains("did you mean 'tickets'?"), "{e}");
+}

@@ -268,26 +268,18 @@ impl Db {
     pub fn table_names(&self) -> BoxFuture<'_, Result<Vec<String>, DbError>> {
         Box::pin(async move {
             let r = match &self.pool {
-                Pool::Postgres(p) => sqlx::query_scalar::<_, String>(
-                    "SELECT CASE WHEN table_schema = current_schema() THEN table_name::text ELSE table_schema || '.' || table_name END \
-                 FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-                )
-                .fetch_all(p)
-                .await,
-                Pool::Mysql(p) => {
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
-                    )
-                    .fetch_all(p)
-                    .await
-                }
-                Pool::Sqlite(p) => {
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY 1",
-                    )
-                    .fetch_all(p)
-                    .await
-                }
+                Pool::Postgres(p) => match p.acquire().await {
+                    Ok(mut c) => table_names_on(ConnRef::Pg(&mut c)).await,
+                    Err(e) => Err(e),
+                },
+                Pool::Mysql(p) => match p.acquire().await {
+                    Ok(mut c) => table_names_on(ConnRef::My(&mut c)).await,
+                    Err(e) => Err(e),
+                },
+                Pool::Sqlite(p) => match p.acquire().await {
+                    Ok(mut c) => table_names_on(ConnRef::Lite(&mut c)).await,
+                    Err(e) => Err(e),
+                },
             };
             r.map_err(|e| self.error(&e))
         })
@@ -297,14 +289,21 @@ impl Db {
     pub fn missing_table<'a>(&'a self, table: &'a str) -> BoxFuture<'a, DbError> {
         Box::pin(async move {
             let names = self.table_names().await.unwrap_or_default();
-            let hint = match crate::flow::did_you_mean(table, names.iter().map(String::as_str)) {
-                Some(s) => format!(" (did you mean '{s}'?)"),
-                None if names.is_empty() => " (the database has no tables)".into(),
-                None if names.len() <= 12 => format!(" (its tables: {})", names.join(", ")),
-                None => String::new(),
-            };
-            DbError::fatal(format!("{}: there is no table '{table}'{hint}", self.spec))
+            self.missing_table_among(table, &names)
         })
+    }
+
+    /// A "no such table" error, given the names the connection has. A caller inside a
+    /// transaction reads them on the transaction's connection: on SQLite the pool has only
+    /// that one, and asking the pool would wait for it until the acquire timeout.
+    pub fn missing_table_among(&self, table: &str, names: &[String]) -> DbError {
+        let hint = match crate::flow::did_you_mean(table, names.iter().map(String::as_str)) {
+            Some(s) => format!(" (did you mean '{s}'?)"),
+            None if names.is_empty() => " (the database has no tables)".into(),
+            None if names.len() <= 12 => format!(" (its tables: {})", names.join(", ")),
+            None => String::new(),
+        };
+        DbError::fatal(format!("{}: there is no table '{table}'{hint}", self.spec))
     }
 
     /// The names and kinds of the columns a query returns, without running it. `query`
@@ -536,6 +535,32 @@ pub enum ConnRef<'a> {
     Pg(&'a mut sqlx::PgConnection),
     My(&'a mut sqlx::MySqlConnection),
     Lite(&'a mut sqlx::SqliteConnection),
+}
+
+/// Tables and views seen on this connection, sorted.
+pub fn table_names_on(conn: ConnRef<'_>) -> BoxFuture<'_, Result<Vec<String>, sqlx::Error>> {
+    Box::pin(async move {
+        match conn {
+            ConnRef::Pg(c) => {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT CASE WHEN table_schema = current_schema() THEN table_name::text ELSE table_schema || '.' || table_name END \
+                     FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+                )
+                .fetch_all(&mut *c)
+                .await
+            }
+            ConnRef::My(c) => {
+                sqlx::query_scalar::<_, String>("SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1")
+                    .fetch_all(&mut *c)
+                    .await
+            }
+            ConnRef::Lite(c) => {
+                sqlx::query_scalar::<_, String>("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY 1")
+                    .fetch_all(&mut *c)
+                    .await
+            }
+        }
+    })
 }
 
 /// The columns of `table` as seen on this connection (inside a transaction, a table

@@ -325,6 +325,18 @@ impl Tx {
         })
     }
 
+    /// Tables and views as this transaction sees them.
+    pub fn table_names<'a>(&'a mut self, db: &'a Db) -> BoxFuture<'a, Result<Vec<String>, DbError>> {
+        Box::pin(async move {
+            let conn = match self {
+                Tx::Pg(t) => ConnRef::Pg(t),
+                Tx::My(t) => ConnRef::My(t),
+                Tx::Lite(t) => ConnRef::Lite(t),
+            };
+            super::db::table_names_on(conn).await.map_err(|e| db.error(&e))
+        })
+    }
+
     pub fn commit(self, db: &Db) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(async move {
             let r = match self {

@@ -324,7 +324,14 @@ impl SqlSinkTask {
                     .map_err(fail)?
                     .unwrap_or_else(|| created_columns(db.driver(), schema, &c.fields, &c.key))
                 }
-                None => return Err(fail(db.missing_table(&c.table).await).with_field("table")),
+                None => {
+                    let names = match tx.as_mut() {
+                        Some(t) => t.table_names(db).await,
+                        None => db.table_names().await,
+                    }
+                    .unwrap_or_default();
+                    return Err(fail(db.missing_table_among(&c.table, &names)).with_field("table"));
+                }
             };
             plan_write(db.driver(), &c.table, c.mode, schema, &cols, &c.fields, &c.key)
                 .map_err(|e| fail(DbError { message: format!("{}: {}", db.spec, e.message), ..e }))

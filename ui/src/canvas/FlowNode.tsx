@@ -155,7 +155,8 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowRfNode>) {
           })}
         </div>
       )}
-      <NodeRunBar id={id} />
+      {/* A sink's rows go to its target, not out of a port: no "out 0" for it. */}
+      <NodeRunBar id={id} showOut={ports.outputs.some((p) => p.name !== "error")} />
     </div>
   );
 }

@@ -61,7 +61,7 @@ function tooltip(n: NodeRun, l: Labels): string {
     .join("\n");
 }
 
-function NodeRunBarView({ id }: { id: string }) {
+function NodeRunBarView({ id, showOut = true }: { id: string; showOut?: boolean }) {
   const labels = useLabels();
   const n = useRun((s) => s.nodes[id]);
   if (!n) return null;
@@ -84,9 +84,11 @@ function NodeRunBarView({ id }: { id: string }) {
       <span className="fn__run-num" aria-label={labels.in}>
         <span className="fn__run-label">{labels.inShort}</span> {formatCompact(n.rowsIn)}
       </span>
-      <span className="fn__run-num fn__run-num--out" aria-label={labels.out}>
-        <span className="fn__run-label">{labels.outShort}</span> <span data-testid={`node-rows-out-${id}`}>{n.rowsOut}</span>
-      </span>
+      {showOut && (
+        <span className="fn__run-num fn__run-num--out" aria-label={labels.out}>
+          <span className="fn__run-label">{labels.outShort}</span> <span data-testid={`node-rows-out-${id}`}>{n.rowsOut}</span>
+        </span>
+      )}
       {n.rowsError > 0 && (
         <span className="fn__run-num fn__run-num--error" aria-label={labels.error} data-testid={`node-rows-error-${id}`}>
           <span className="fn__run-label">{labels.errorShort}</span> {formatCompact(n.rowsError)}

@@ -92,6 +92,9 @@ describe("running from the designer", () => {
     await waitFor(() => expect(screen.getByTestId("run-status").dataset.status).toBe("succeeded"));
     expect(screen.getByTestId("node-metrics-keep").dataset.state).toBe("done");
     expect(screen.getByTestId("node-rows-out-keep").textContent).toBe("2");
+    // The sink writes its rows to its target: it shows rows in, no "out 0".
+    expect(screen.getByTestId("node-metrics-out").dataset.state).toBe("done");
+    expect(screen.queryByTestId("node-rows-out-out")).toBeNull();
     expect((screen.getByTestId("btn-run") as HTMLButtonElement).disabled).toBe(false);
   });
 

@@ -3,7 +3,7 @@
 //! and per batch on standard error; Ctrl-C stops taking requests, lets the running batch
 //! finish and prints the totals. Events still queued run at the next start.
 
-use super::{absolutize_path_params, parse_params, render, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED};
+use super::{absolutize_path_params, parse_params, render, Interrupts, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED};
 use crate::exec::RunStatus;
 use crate::webhook::{start_listener, BatchLimits, HistoryMode, ListenError, ListenerEvent, ListenerOptions, ListenerStats, DEFAULT_PORT};
 use std::io::Write;
@@ -69,18 +69,7 @@ pub async fn listen(args: ListenArgs) -> i32 {
     };
     let listener = match start_listener(options).await {
         Ok(l) => l,
-        Err(ListenError::InvalidFlow(d)) => {
-            eprintln!("{}", render::diagnostics_text(&args.flow, &d));
-            return EXIT_INVALID;
-        }
-        Err(ListenError::Unusable(m)) => {
-            eprintln!("error: {m}");
-            return EXIT_INVALID;
-        }
-        Err(ListenError::Unavailable(m)) => {
-            eprintln!("error: {m}");
-            return EXIT_RUN_FAILED;
-        }
+        Err(e) => return report_listen_error(&args.flow, e),
     };
 
     for ep in listener.endpoints() {
@@ -124,6 +113,26 @@ pub async fn listen(args: ListenArgs) -> i32 {
     printer.abort();
     print_totals(&stopped.stats, stopped.still_queued);
     EXIT_OK
+}
+
+/// Says why a listener did not start (every problem of an invalid flow, each at its node)
+/// and answers the exit code: 2 for a flow that cannot be listened for, 1 when the queue
+/// file or the port cannot be had.
+pub(super) fn report_listen_error(flow: &std::path::Path, e: ListenError) -> i32 {
+    match e {
+        ListenError::InvalidFlow(d) => {
+            eprintln!("{}", render::diagnostics_text(flow, &d));
+            EXIT_INVALID
+        }
+        ListenError::Unusable(m) => {
+            eprintln!("error: {m}");
+            EXIT_INVALID
+        }
+        ListenError::Unavailable(m) => {
+            eprintln!("error: {m}");
+            EXIT_RUN_FAILED
+        }
+    }
 }
 
 fn print_event(ev: &ListenerEvent) {
@@ -172,25 +181,3 @@ fn print_totals(s: &ListenerStats, queued: Option<u64>) {
     );
 }
 
-/// Ctrl-C presses, registered from the moment this is made (`tokio::signal::ctrl_c`
-/// registers only once first awaited).
-struct Interrupts {
-    #[cfg(unix)]
-    inner: tokio::signal::unix::Signal,
-    #[cfg(windows)]
-    inner: tokio::signal::windows::CtrlC,
-}
-
-impl Interrupts {
-    fn new() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        #[cfg(windows)]
-        let inner = tokio::signal::windows::ctrl_c()?;
-        Ok(Interrupts { inner })
-    }
-
-    async fn next(&mut self) {
-        self.inner.recv().await;
-    }
-}

@@ -392,3 +392,26 @@ async fn cmd_preview(path: &Path, node: &str, rows: usize, params: &[String], js
         }
     }
 }
+
+/// Ctrl-C presses, registered from the moment this is made (`tokio::signal::ctrl_c`
+/// registers only once first awaited).
+pub(crate) struct Interrupts {
+    #[cfg(unix)]
+    inner: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    inner: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let inner = tokio::signal::windows::ctrl_c()?;
+        Ok(Interrupts { inner })
+    }
+
+    pub(crate) async fn next(&mut self) {
+        self.inner.recv().await;
+    }
+}

@@ -7,7 +7,7 @@
 //! start, so other users of the machine and web pages in the same browser cannot drive
 //! the engine. Left out on purpose: TLS and remote access.
 
-use super::{EXIT_INVALID, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED};
+use super::{Interrupts, EXIT_INVALID, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED};
 use crate::app::{AppConfig, AppError, AppErrorKind, AppMode, AppService, Request as AppRequest};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -160,7 +160,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
 /// answers the exit code.
 #[cfg(feature = "http")]
 async fn start_listeners(flows: &[PathBuf], first_port: u16) -> Result<Vec<crate::webhook::Listener>, i32> {
-    use crate::webhook::{start_listener, ListenError, ListenerOptions};
+    use crate::webhook::{start_listener, ListenerOptions};
     let mut started = Vec::new();
     for (i, flow) in flows.iter().enumerate() {
         let mut options = ListenerOptions::new(flow, crate::app::default_state_dir());
@@ -175,17 +175,11 @@ async fn start_listeners(flows: &[PathBuf], first_port: u16) -> Result<Vec<crate
                 started.push(l);
             }
             Err(e) => {
-                match &e {
-                    ListenError::InvalidFlow(d) => eprintln!("{}", super::render::diagnostics_text(flow, d)),
-                    other => eprintln!("error: cannot listen for {}: {other}", flow.display()),
-                }
+                eprintln!("cannot listen for {}:", flow.display());
                 for l in started {
                     l.shutdown().await;
                 }
-                return Err(match e {
-                    ListenError::Unavailable(_) => EXIT_RUN_FAILED,
-                    _ => EXIT_INVALID,
-                });
+                return Err(super::listen::report_listen_error(flow, e));
             }
         }
     }
@@ -263,28 +257,6 @@ fn app_error(e: AppError) -> Response {
     (status, Json(e)).into_response()
 }
 
-/// Ctrl-C presses, registered from the moment this is made (`tokio::signal::ctrl_c`
-/// registers only once first awaited).
-struct Interrupts {
-    #[cfg(unix)]
-    inner: tokio::signal::unix::Signal,
-    #[cfg(windows)]
-    inner: tokio::signal::windows::CtrlC,
-}
-
-impl Interrupts {
-    fn new() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-        #[cfg(windows)]
-        let inner = tokio::signal::windows::ctrl_c()?;
-        Ok(Interrupts { inner })
-    }
-
-    async fn next(&mut self) {
-        self.inner.recv().await;
-    }
-}
 
 /// 128 bits from the operating system's CSPRNG, as 32 hex digits.
 fn new_token() -> String {

@@ -114,7 +114,14 @@ try {
   const wall = (Date.now() - t0) / 1000;
   clearInterval(rssTimer);
   const status = await page.getByTestId("run-status").getAttribute("data-status");
-  await page.waitForTimeout(400);
+  // The last metrics come with the end of the run: wait until the canvas shows the total.
+  if (status === "succeeded") {
+    await page.waitForFunction(
+      (n) => (document.querySelector('[data-testid="node-rows-out-read"]')?.textContent ?? "") === String(n),
+      rows,
+      { timeout: 10_000 },
+    );
+  }
   const b = await page.evaluate((start) => {
     const w = window;
     w.__bench.stop = true;

@@ -11,9 +11,9 @@
 // folder. Screenshots go to e2e/out/. Prints "N passed, N failed"; exit 1 on failure.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Checks, OUT, parseCsv, StopChecks, assert, assertEqual, cleanUp, launchBrowser, scratchFolder, sluiceBinary, startServe, stopServe } from "./lib.mjs";
+import { Checks, OUT, parseCsv, StopChecks, assert, assertEqual, cleanUp, launchBrowser, scratchFolder, sluiceBinary, startServe, stopServe, waitForStillCanvas } from "./lib.mjs";
 
 const checks = new Checks("browser");
 const work = scratchFolder();
@@ -52,9 +52,18 @@ async function connect(page, from, fromPort, to, toPort) {
 async function select(page, nodeId) {
   // Jumping to a node pans the view; fit first so every node is clear of the side panels.
   await page.getByTestId("btn-fit").click();
-  await page.waitForTimeout(350);
+  await waitForStillCanvas(page);
   await page.locator(`.react-flow__node[data-id="${nodeId}"]`).click({ position: { x: 40, y: 12 } });
   await page.getByTestId("node-id-input").and(page.locator(`[value="${nodeId}"]`)).waitFor({ timeout: 5_000 });
+}
+
+/** Resolves once `path` exists (the server writes it atomically: a rename). */
+async function waitForFile(path, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} was not written within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Problems listed for one node (rows of the problems panel). */
@@ -202,8 +211,10 @@ try {
     await page.getByTestId("file-dialog-entry").filter({ hasText: "urgent.flow.json" }).dblclick();
     await page.locator(`.react-flow__node[data-id="${sink}"]`).waitFor({ timeout: 10_000 });
     assertEqual((await doc(page)).nodes.length, 4, "nodes after reopening");
+    // Removed first, so the comparison reads what this save wrote, not the old file.
+    rmSync(saved);
     await page.keyboard.press("Control+s");
-    await page.waitForTimeout(500);
+    await waitForFile(saved);
     assertEqual(readFileSync(saved, "utf8"), firstText, "file text after reopen + save");
     await page.getByTestId("dirty-indicator").waitFor({ state: "detached" });
   });

@@ -221,10 +221,24 @@ async function buildSaveAndReopen(sid) {
     await script(sid, "arguments[0].scrollIntoView({block: 'center'}); arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));", [el]);
   }
   await waitFor("three nodes from the palette", async () => (await doc(sid)).nodes.length === 3, 10_000);
+  // Layout (elkjs, asynchronous) moves the nodes; fit then animates the view. Wait for
+  // each to settle: the positions changed, then positions and view read the same twice.
+  const canvasState = async () =>
+    JSON.stringify([(await doc(sid)).nodes.map((n) => n.position), await script(sid, "return document.querySelector('.react-flow__viewport')?.style.transform;")]);
+  const waitStill = async (what, changedFrom) => {
+    let last = null;
+    await waitFor(what, async () => {
+      const now = await canvasState();
+      const still = now === last && (changedFrom === undefined || now !== changedFrom);
+      last = now;
+      return still;
+    }, 10_000);
+  };
+  const beforeLayout = await canvasState();
   await click(sid, '[data-testid="btn-layout"]');
-  await sleep(800);
+  await waitStill("the layout to settle", beforeLayout);
   await click(sid, '[data-testid="btn-fit"]');
-  await sleep(500);
+  await waitStill("the view to fit");
   const ids = Object.fromEntries((await doc(sid)).nodes.map((n) => [n.kind, n.id]));
   const handle = (id, type, port) => `.react-flow__node[data-id="${id}"] .react-flow__handle.${type}[data-handleid="${port}"]`;
   await drag(sid, handle(ids.csv_source, "source", "out"), handle(ids.filter, "target", "in"));

@@ -112,6 +112,26 @@ export class Checks {
 
 export class StopChecks extends Error {}
 
+/**
+ * Waits until the canvas stops moving (a fit or a jump animates the viewport for a few
+ * hundred ms): the viewport's transform read twice, 100 ms apart, is the same.
+ */
+export async function waitForStillCanvas(page) {
+  await page.evaluate(() => {
+    window.__lastViewport = undefined;
+  });
+  await page.waitForFunction(
+    () => {
+      const t = document.querySelector(".react-flow__viewport")?.style.transform ?? "";
+      const still = t !== "" && t === window.__lastViewport;
+      window.__lastViewport = t;
+      return still;
+    },
+    null,
+    { polling: 100, timeout: 10_000 },
+  );
+}
+
 export function assert(condition, message) {
   if (!condition) throw new Error(message);
 }

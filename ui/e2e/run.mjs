@@ -9,7 +9,7 @@
 
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Checks, OUT, ROOT, StopChecks, assert, assertEqual, cleanUp, launchBrowser, parseCsv, scratchFolder, startServe, stopServe } from "./lib.mjs";
+import { Checks, OUT, ROOT, StopChecks, assert, assertEqual, cleanUp, launchBrowser, parseCsv, scratchFolder, startServe, stopServe, waitForStillCanvas } from "./lib.mjs";
 
 const checks = new Checks("run");
 const work = scratchFolder();
@@ -66,7 +66,7 @@ async function open(page, name) {
 
 async function select(page, nodeId) {
   await page.getByTestId("btn-fit").click();
-  await page.waitForTimeout(350);
+  await waitForStillCanvas(page);
   await page.locator(`.react-flow__node[data-id="${nodeId}"]`).click({ position: { x: 40, y: 12 } });
   await page.getByTestId("node-id-input").and(page.locator(`[value="${nodeId}"]`)).waitFor({ timeout: 5_000 });
 }
